@@ -1,0 +1,247 @@
+'use strict';
+// The worker's side of docs/protocol.md: hello → init → register, then
+// invocations, handler calls, pings and drain.
+
+const { ProtocolError } = require('./codec');
+const { loadSteps } = require('./loader');
+const { createContext, logFrame } = require('./context');
+const { toWire, errorToWire } = require('./wire');
+
+const PROTOCOL_VERSION = 1;
+
+// Ids are uints on the wire. msgpackr writes numbers past 32 bits as float64,
+// so larger ones go out as BigInt, which it writes as int64.
+const wireId = (id) => (id > 0xffffffff ? BigInt(id) : id);
+
+class Runner {
+  /**
+   * `exit(code)` ends the process; `stderr` gets the reason of a fatal exit.
+   * The caller routes its Connection's callbacks to onMessage,
+   * onProtocolError and onClose, then calls start(conn).
+   */
+  constructor({ exit, stderr }) {
+    this.conn = null;
+    this.exit = exit;
+    this.stderr = stderr;
+    this.phase = 'hello'; // hello → loading → ready
+    this.steps = new Map();
+    this.inflight = 0;
+    this.draining = false;
+    this.done = false; // bye sent or exiting: send nothing more
+    this.callSeq = 0;
+    this.pending = new Map(); // call id → {resolve, reject}
+  }
+
+  start(conn) {
+    this.conn = conn;
+    conn.send({ t: 'hello', protocol: PROTOCOL_VERSION, lang: 'node', pid: process.pid, runtime: `node ${process.version}` });
+  }
+
+  onMessage(msg) {
+    if (this.done) return;
+    switch (msg.t) {
+      case 'init': return this.onInit(msg);
+      case 'invoke': return this.onInvoke(msg);
+      case 'reply': return this.onReply(msg);
+      case 'ping': return this.conn.send({ t: 'pong', id: wireId(requireId(msg)) });
+      case 'drain': return this.onDrain();
+      default: throw new ProtocolError(`unknown message type "${msg.t}"`);
+    }
+  }
+
+  onProtocolError(err) {
+    this.fatal(2, `protocol error: ${err.message}`);
+  }
+
+  onClose() {
+    // The runtime is gone; nobody is left to report to.
+    this.done = true;
+    this.exit(0);
+  }
+
+  fatal(code, message) {
+    this.done = true;
+    this.stderr.write(`motia-actors node worker: ${message}\n`);
+    this.exit(code);
+  }
+
+  onInit(msg) {
+    if (this.phase !== 'hello') throw new ProtocolError('init received twice');
+    if (typeof msg.root !== 'string' || !Array.isArray(msg.files) || !msg.files.every((f) => typeof f === 'string')) {
+      throw new ProtocolError('init needs a string root and an array of file paths');
+    }
+    this.phase = 'loading';
+    loadSteps(msg.root, msg.files).then(
+      ({ steps, register }) => {
+        this.steps = steps;
+        this.phase = 'ready';
+        if (this.done) return;
+        this.conn.send({ t: 'register', steps: register.steps, errors: register.errors });
+        this.maybeBye();
+      },
+      (err) => this.fatal(1, `loading steps failed: ${err && err.stack}`),
+    );
+  }
+
+  onInvoke(msg) {
+    const id = requireId(msg);
+    if (this.phase !== 'ready') throw new ProtocolError('invoke before register');
+    // `code` (a field the protocol lets us add) tells the runtime the handler
+    // never ran, so it can send the invocation elsewhere without spending an
+    // attempt.
+    if (this.draining) return this.sendError(id, { message: 'draining', name: 'DrainingError', code: 'draining' });
+    const step = this.steps.get(msg.step);
+    if (step === undefined) {
+      return this.sendError(id, { message: `unknown step "${msg.step}"`, name: 'UnknownStepError', code: 'unknown_step' });
+    }
+    if (typeof step.handler !== 'function') {
+      return this.sendError(id, { message: `step "${step.name}" is a noop and has no handler`, name: 'NoHandlerError', code: 'unknown_step' });
+    }
+    this.inflight++;
+    let pending;
+    try {
+      pending = callHandler(step, msg.kind, msg.input, createContext(this, msg));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    Promise.resolve(pending).then(
+      (value) => this.finish(id, step, msg.kind, value),
+      (err) => this.finish(id, step, msg.kind, undefined, err === undefined ? new Error('handler rejected with undefined') : err),
+    );
+  }
+
+  finish(id, step, kind, value, err) {
+    this.inflight--;
+    if (err !== undefined) this.sendError(id, errorToWire(err));
+    else if (kind === 'api') this.sendApiResult(id, step, value);
+    else this.sendResult(id, null);
+    this.maybeBye();
+  }
+
+  sendApiResult(id, step, value) {
+    if (value === null || typeof value !== 'object' || !isStatus(value.status)) {
+      const got = value === null || typeof value !== 'object' ? String(value) : `status ${String(value.status)}`;
+      return this.sendError(id, {
+        message: `api step "${step.name}" must return {status, body, headers?} with an integer status 100-599 (got ${got})`,
+        name: 'InvalidResponseError',
+      });
+    }
+    const response = { status: value.status, body: value.body };
+    if (value.headers !== undefined && value.headers !== null) response.headers = value.headers;
+    this.sendResult(id, response);
+  }
+
+  sendResult(id, value) {
+    try {
+      this.conn.send({ t: 'result', id: wireId(id), ok: true, value: toWire(value) });
+    } catch (err) {
+      this.sendError(id, { message: `the handler's result could not be sent: ${err.message}`, name: err.name });
+    }
+  }
+
+  sendError(id, error) {
+    try {
+      this.conn.send({ t: 'result', id: wireId(id), ok: false, error });
+    } catch (err) {
+      // Only an error far over the frame limit (a giant stack) gets here.
+      this.conn.send({ t: 'result', id: wireId(id), ok: false, error: { message: `error could not be sent: ${err.message}` } });
+    }
+  }
+
+  onDrain() {
+    this.draining = true;
+    this.maybeBye();
+  }
+
+  maybeBye() {
+    if (!this.draining || this.inflight > 0 || this.phase === 'loading' || this.done) return;
+    this.done = true;
+    this.conn.send({ t: 'bye' });
+    this.conn.end(() => this.exit(0));
+  }
+
+  /** Sends a `call` for invocation `inv`; settles on its `reply`. */
+  call(inv, op, args) {
+    if (this.done) return Promise.reject(unavailable('the worker is shutting down'));
+    let plain;
+    try {
+      plain = toWire(args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = ++this.callSeq;
+    // Made now so that a failed call's stack shows the handler line that
+    // made it; V8 formats the stack only when it is read.
+    const failure = new Error();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, failure });
+      try {
+        this.conn.send({ t: 'call', id: wireId(id), inv: wireId(inv), op, args: plain });
+      } catch (err) {
+        this.pending.delete(id);
+        reject(err);
+      }
+    });
+  }
+
+  onReply(msg) {
+    const id = requireId(msg);
+    const waiter = this.pending.get(id);
+    if (waiter === undefined) return; // e.g. a reply racing our own shutdown
+    this.pending.delete(id);
+    if (msg.ok) return waiter.resolve(msg.value === undefined ? null : msg.value);
+    const e = msg.error || {};
+    const err = waiter.failure;
+    err.message = typeof e.message === 'string' ? e.message : 'call failed';
+    err.code = e.code;
+    waiter.reject(err);
+  }
+
+  log(inv, level, msg, fields) {
+    if (this.done) return;
+    try {
+      this.conn.send(logFrame(wireId(inv), level, msg, fields));
+    } catch (err) {
+      // A log line over the frame limit: keep the fact, drop the payload.
+      this.conn.send(logFrame(wireId(inv), level, `log line dropped: ${err.message}`));
+    }
+  }
+}
+
+// The calling conventions of Motia handlers, by invocation kind. Api
+// middleware run here, around the handler: `(req, ctx, next) => response`.
+function callHandler(step, kind, input, ctx) {
+  switch (kind) {
+    case 'api': {
+      const req = input === null || input === undefined ? {} : input;
+      if (step.middleware.length === 0) return step.handler(req, ctx);
+      const run = (i) => (i < step.middleware.length
+        ? step.middleware[i](req, ctx, () => Promise.resolve().then(() => run(i + 1)))
+        : step.handler(req, ctx));
+      return run(0);
+    }
+    case 'event':
+      return step.handler(input === undefined ? null : input, ctx);
+    case 'cron':
+      return step.handler(ctx);
+    default:
+      throw new Error(`unknown invocation kind "${kind}" for step "${step.name}"`);
+  }
+}
+
+function isStatus(s) {
+  return Number.isInteger(s) && s >= 100 && s <= 599;
+}
+
+function requireId(msg) {
+  if (!Number.isInteger(msg.id) || msg.id < 0) throw new ProtocolError(`${msg.t} has no unsigned integer id`);
+  return msg.id;
+}
+
+function unavailable(message) {
+  const err = new Error(message);
+  err.code = 'unavailable';
+  return err;
+}
+
+module.exports = { Runner, PROTOCOL_VERSION };
