@@ -1,0 +1,196 @@
+#include "core/project_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "motia/json.hpp"
+
+#ifndef MOTIA_NODE_RUNNER
+#define MOTIA_NODE_RUNNER "bindings/node/bin/worker.js"
+#endif
+
+namespace motia {
+
+namespace fs = std::filesystem;
+
+std::string default_node_runner() {
+  if (const char* env = std::getenv("MOTIA_NODE_WORKER"); env && *env)
+    return env;
+  return MOTIA_NODE_RUNNER;
+}
+
+namespace {
+
+using ms = std::chrono::milliseconds;
+
+// Walks one JSON object, consuming known keys; whatever is left is unknown.
+class section {
+public:
+  section(const json& obj, std::string where, std::string& err)
+      : obj_(obj), where_(std::move(where)), err_(err) {
+    if (!obj_.is_object())
+      fail("must be an object");
+  }
+
+  template <class T>
+  void number(const char* key, T& out, double min, double max) {
+    if (auto v = take(key)) {
+      if (!v->is_number() || v->get<double>() < min || v->get<double>() > max)
+        return fail(fmt::format("'{}' must be a number from {} to {}", key, min, max));
+      out = static_cast<T>(v->get<double>());
+    }
+  }
+  void millis(const char* key, ms& out, double min, double max) {
+    double v = static_cast<double>(out.count());
+    number(key, v, min, max);
+    out = ms(static_cast<long>(v));
+  }
+  void string(const char* key, std::string& out) {
+    if (auto v = take(key)) {
+      if (!v->is_string())
+        return fail(fmt::format("'{}' must be a string", key));
+      out = v->get<std::string>();
+    }
+  }
+  void strings(const char* key, std::vector<std::string>& out) {
+    if (auto v = take(key)) {
+      if (!v->is_array() || v->empty())
+        return fail(fmt::format("'{}' must be a non-empty array of strings", key));
+      out.clear();
+      for (auto& s : *v) {
+        if (!s.is_string())
+          return fail(fmt::format("'{}' must be a non-empty array of strings", key));
+        out.push_back(s.get<std::string>());
+      }
+    }
+  }
+  const json* take(const char* key) {
+    seen_.insert(key);
+    if (!obj_.is_object())
+      return nullptr;
+    auto it = obj_.find(key);
+    return it == obj_.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::optional<section> child(const char* key) {
+    if (auto v = take(key))
+      return section(*v, where_ + "." + key, err_);
+    return std::nullopt;
+  }
+  void fail(std::string msg) {
+    if (err_.empty())
+      err_ = fmt::format("{}: {}", where_, msg);
+  }
+  /// Reports the first key that nothing consumed.
+  void finish() {
+    if (!obj_.is_object())
+      return;
+    for (auto& [k, v] : obj_.items())
+      if (!seen_.count(k))
+        return fail(fmt::format("unknown setting '{}'", k));
+  }
+
+private:
+  const json& obj_;
+  std::string where_;
+  std::string& err_;
+  std::set<std::string> seen_;
+};
+
+void read_supervision(section& s, supervision_settings& out) {
+  s.number("maxRestarts", out.max_restarts, 0, 1e6);
+  s.millis("periodMs", out.period, 1, 86'400'000);
+  s.millis("backoffMinMs", out.backoff_min, 0, 3'600'000);
+  s.millis("backoffMaxMs", out.backoff_max, 0, 3'600'000);
+  s.number("jitter", out.jitter, 0, 1);
+  s.finish();
+}
+
+void read_file(const json& doc, project_config& c, std::string& err) {
+  section top(doc, "motia-actors.json", err);
+  if (auto h = top.child("http")) {
+    h->string("host", c.host);
+    h->number("port", c.port, 0, 65535);
+    h->number("bodyLimit", c.body_limit, 1, 1 << 30);
+    h->number("headerLimit", c.header_limit, 1024, 1 << 20);
+    h->millis("readTimeoutMs", c.read_timeout, 10, 3'600'000);
+    h->number("threads", c.io_threads, 1, 64);
+    h->millis("apiTimeoutMs", c.api_timeout, 1, 3'600'000);
+    h->finish();
+  }
+  std::string data_dir, durability;
+  top.string("dataDir", data_dir);
+  if (!data_dir.empty())
+    c.data_dir = c.root / data_dir;
+  top.string("durability", durability);
+  if (!durability.empty() && durability != "strict" && durability != "process")
+    top.fail("'durability' must be \"strict\" or \"process\"");
+  c.durable_sync = durability == "strict";
+  if (auto s = top.child("scheduler")) {
+    s->number("threads", c.scheduler_threads, 1, 256);
+    s->finish();
+  }
+  if (auto w = top.child("workers")) {
+    w->number("maxFrame", c.max_frame, 1024, 1 << 30);
+    if (auto n = w->child("node")) {
+      n->strings("command", c.node.command);
+      n->number("count", c.node.count, 1, 64);
+      n->number("window", c.node.window, 1, 1 << 20);
+      n->millis("heartbeatIntervalMs", c.node.heartbeat_interval, 10, 3'600'000);
+      n->millis("heartbeatTimeoutMs", c.node.heartbeat_timeout, 10, 3'600'000);
+      n->millis("startTimeoutMs", c.node.start_timeout, 100, 3'600'000);
+      n->finish();
+    }
+    w->finish();
+  }
+  if (auto s = top.child("supervision"))
+    read_supervision(*s, c.supervision);
+  if (auto s = top.child("shutdown")) {
+    s->millis("drainTimeoutMs", c.drain_timeout, 0, 3'600'000);
+    s->finish();
+  }
+  if (auto e = top.child("events")) {
+    e->millis("timeoutMs", c.event_timeout, 1, 86'400'000);
+    e->finish();
+  }
+  if (auto l = top.child("log")) {
+    l->string("level", c.log_level);
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn"
+        && c.log_level != "error")
+      l->fail("'level' must be debug, info, warn or error");
+    l->finish();
+  }
+  top.finish();
+}
+
+} // namespace
+
+std::optional<project_config> load_project_config(const fs::path& root, std::string& err) {
+  err.clear();
+  std::error_code ec;
+  project_config c;
+  c.root = fs::canonical(root, ec);
+  if (ec || !fs::is_directory(c.root)) {
+    err = fmt::format("project directory {} does not exist", root.string());
+    return std::nullopt;
+  }
+  c.data_dir = c.root / ".motia-actors";
+  c.node.command = {"node"};
+  auto file = c.root / "motia-actors.json";
+  if (fs::exists(file)) {
+    std::ifstream in(file);
+    json doc = json::parse(in, nullptr, false);
+    if (doc.is_discarded()) {
+      err = fmt::format("{}: not valid JSON", file.string());
+      return std::nullopt;
+    }
+    read_file(doc, c, err);
+    if (!err.empty())
+      return std::nullopt;
+  }
+  return c;
+}
+
+} // namespace motia

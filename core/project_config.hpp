@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace motia {
+
+/// Restart policy of a supervised child (docs/configuration.md, "supervision").
+struct supervision_settings {
+  unsigned max_restarts = 10;                    ///< within `period`, then escalate
+  std::chrono::milliseconds period{60'000};
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{10'000};
+  double jitter = 0.2; ///< +- fraction of each backoff
+};
+
+struct worker_settings {
+  std::vector<std::string> command; ///< argv prefix; the runner script follows
+  unsigned count = 1;               ///< processes per language
+  unsigned window = 256;            ///< in-flight invocations per process
+  std::chrono::milliseconds heartbeat_interval{5'000};
+  std::chrono::milliseconds heartbeat_timeout{20'000};
+  std::chrono::milliseconds start_timeout{15'000};
+};
+
+/// Every setting of a project, with defaults. Read from `motia-actors.json`
+/// in the project directory when it exists (docs/configuration.md).
+struct project_config {
+  std::filesystem::path root;     ///< absolute project directory
+  std::filesystem::path data_dir; ///< absolute; default root/.motia-actors
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 3000;
+  std::size_t body_limit = 1024 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds read_timeout{30'000};
+  unsigned io_threads = 1;
+  unsigned scheduler_threads = 2;
+  bool durable_sync = false; ///< durability "strict" (fsync) vs "process"
+  std::size_t max_frame = 16 * 1024 * 1024;
+  std::chrono::milliseconds drain_timeout{10'000};
+  std::chrono::milliseconds api_timeout{30'000}; ///< default api handler deadline
+  std::chrono::milliseconds event_timeout{60'000}; ///< default event handler deadline
+  std::string log_level = "info";
+  worker_settings node;
+  supervision_settings supervision;
+};
+
+/// Loads `root/motia-actors.json` if present (unknown keys and wrong types are
+/// errors, so typos do not pass silently). Returns nullopt and sets `err`.
+std::optional<project_config> load_project_config(const std::filesystem::path& root,
+                                                  std::string& err);
+
+/// The Node runner the runtime starts by default (bindings/node/bin/worker.js
+/// of this source tree, or $MOTIA_NODE_WORKER).
+std::string default_node_runner();
+
+} // namespace motia
