@@ -1,0 +1,82 @@
+#pragma once
+
+// Atoms and message types shared by the actors. Local-only for now: the types
+// are whitelisted as unsafe (not serializable); clustering will add inspect().
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "adapters/http/server.hpp"
+#include "core/step_config.hpp"
+#include "motia/json.hpp"
+
+namespace motia {
+
+using api_atom = caf::atom_constant<caf::atom("api")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using cron_atom = caf::atom_constant<caf::atom("cron")>;
+using invoke_atom = caf::atom_constant<caf::atom("invoke")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using frame_atom = caf::atom_constant<caf::atom("frame")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using worker_up_atom = caf::atom_constant<caf::atom("worker_up")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using fire_atom = caf::atom_constant<caf::atom("fire")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+
+/// One delivery of an emitted event to one subscribing step.
+struct event_msg {
+  std::string topic;
+  json data;
+  std::string trace_id;
+  std::string message_group_id;
+  std::string message_id;
+  unsigned attempt = 1;
+};
+
+/// An HTTP request routed to an api step. The responder answers the client.
+struct api_call {
+  json request; ///< Motia's req: pathParams, queryParams, body, headers, rawBody
+  std::string trace_id;
+  http::responder_ptr responder;
+};
+
+/// One handler invocation, as sent to a worker.
+struct invocation {
+  std::string step;
+  step_kind kind = step_kind::api;
+  json input;
+  std::string trace_id;
+  unsigned attempt = 1;
+  std::string message_id;
+  std::vector<std::string> flows;
+  std::chrono::milliseconds deadline{0};
+};
+
+/// What a handler returned: api response `{status, headers, body}` or null.
+struct invocation_result {
+  json value;
+};
+
+/// What a worker registered after loading its files (the `register` frame).
+struct worker_registration {
+  json steps;  ///< [{file, config}]
+  json errors; ///< [{file, message, line?, stack?}]
+};
+
+} // namespace motia
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::event_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::api_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::invocation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::invocation_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::worker_registration)

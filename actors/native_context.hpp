@@ -1,0 +1,47 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/services.hpp"
+#include "motia/step.hpp"
+
+namespace motia {
+
+/// The context a native handler gets: emit publishes on the topic bus, state
+/// is the runtime's store, the logger writes JSON lines with the trace id.
+class native_context final : public context, private step_logger {
+public:
+  native_context(runtime_services& svc, const step_config& cfg, std::string trace_id,
+                 unsigned attempt, std::string message_id);
+
+  void emit(const std::string& topic, json data, const std::string& message_group_id) override;
+  state_store& state() override { return *svc_.state; }
+  step_logger& logger() override { return *this; }
+  const std::string& trace_id() const override { return trace_id_; }
+  const std::vector<std::string>& flows() const override { return cfg_.flows; }
+  const std::string& step_name() const override { return cfg_.name; }
+  unsigned attempt() const override { return attempt_; }
+  const std::string& message_id() const override { return message_id_; }
+
+private:
+  void log(std::string_view level, std::string_view msg, const json& fields) override;
+
+  runtime_services& svc_;
+  const step_config& cfg_;
+  std::string trace_id_;
+  unsigned attempt_;
+  std::string message_id_;
+};
+
+/// Writes a handler's log record with the invocation's trace id, step and flows.
+void write_step_log(std::string_view level, std::string_view msg, const json& fields,
+                    const std::string& trace_id, const step_config& cfg);
+
+/// Emits on behalf of step `cfg`: checks `emits`, then publishes. Returns an
+/// error text (empty on success).
+std::string emit_from_step(runtime_services& svc, const step_config& cfg, const std::string& topic,
+                           json data, const std::string& message_group_id,
+                           const std::string& trace_id);
+
+} // namespace motia

@@ -1,0 +1,299 @@
+#include "actors/runtime.hpp"
+
+#include <thread>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "actors/cron_actor.hpp"
+#include "actors/error.hpp"
+#include "actors/http_bridge.hpp"
+#include "actors/messages.hpp"
+#include "actors/step_actor.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/worker.hpp"
+#include "adapters/http/server.hpp"
+#include "adapters/process/io_runtime.hpp"
+#include "adapters/rocksdb/database.hpp"
+#include "core/log.hpp"
+
+namespace motia {
+
+namespace fs = std::filesystem;
+
+runtime::runtime(std::vector<step_definition> native) : native_defs_(std::move(native)) {}
+
+runtime::~runtime() { stop(); }
+
+std::optional<std::string> runtime::load(const run_options& opts) {
+  t0_ = std::chrono::steady_clock::now();
+  std::string err;
+  project_ = load_project_config(opts.project_dir, err);
+  if (!project_)
+    return err;
+  auto& p = *project_;
+  if (opts.port)
+    p.port = *opts.port;
+  if (opts.host)
+    p.host = *opts.host;
+  if (opts.data_dir)
+    p.data_dir = fs::absolute(*opts.data_dir);
+  log::set_threshold(log::parse_level(p.log_level));
+  svc_.project = &p;
+
+  auto files = discover(p.root);
+  std::vector<config_problem> problems;
+  for (auto& f : files.typescript)
+    problems.push_back({f, "TypeScript steps are not supported yet; compile to .js or write a .step.js"});
+  for (auto& f : files.python)
+    problems.push_back({f, "Python steps are not supported yet"});
+  for (auto& f : files.streams)
+    log::warn("stream definitions are not supported yet; ignored", {{"file", f}});
+
+  for (auto& def : native_defs_) {
+    std::string why;
+    auto name = def.config.value("name", std::string{"?"});
+    auto cfg = parse_step_config(def.config, "native:" + name, step_language::native, why);
+    if (!cfg) {
+      problems.push_back({"native:" + name, why});
+      continue;
+    }
+    bool has = (cfg->kind == step_kind::api && def.api) || (cfg->kind == step_kind::event && def.event)
+               || (cfg->kind == step_kind::cron && def.cron) || cfg->kind == step_kind::noop;
+    if (!has)
+      problems.push_back({cfg->file, fmt::format("a native {} step needs a {} handler",
+                                                 to_string(cfg->kind), to_string(cfg->kind))});
+    svc_.native.emplace(cfg->name, def);
+    steps_.push_back(std::move(*cfg));
+  }
+
+  caf_cfg_ = std::make_unique<caf::actor_system_config>();
+  // Requests arrive from io threads: 'sharing' wakes workers far faster than
+  // the default work stealing (see shared notes), and 2 cores want few threads.
+  caf_cfg_->set("scheduler.policy", caf::atom("sharing"));
+  caf_cfg_->set("scheduler.max-threads", p.scheduler_threads);
+  caf_cfg_->set("logger.verbosity", caf::atom("quiet"));
+  caf_cfg_->set("logger.file-verbosity", caf::atom("quiet"));
+  caf_cfg_->set("logger.console-verbosity", caf::atom("quiet"));
+  sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
+  topics_ = std::make_unique<topic_bus>(*sys_);
+  svc_.topics = topics_.get();
+  io_ = std::make_unique<io::io_runtime>(p.io_threads);
+  io_->start();
+
+  if (!files.node.empty() && problems.empty()) {
+    if (auto e = start_workers(files))
+      return e;
+    if (auto e = collect_worker_steps(problems))
+      return e;
+  }
+  for (auto& pr : validate_project(steps_))
+    problems.push_back(pr);
+  if (!problems.empty()) {
+    std::string text = fmt::format("the project has {} problem{}:", problems.size(),
+                                   problems.size() == 1 ? "" : "s");
+    for (auto& pr : problems)
+      text += fmt::format("\n  {}: {}", pr.file, pr.message);
+    return text;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> runtime::start_workers(const discovered_files& files) {
+  auto& p = *project_;
+  pool_ = spawn_worker_pool(*sys_, "node");
+  node_pool_.set(pool_);
+  std::vector<child_spec> children;
+  for (unsigned i = 0; i < p.node.count; ++i) {
+    worker_spec spec;
+    spec.lang = "node";
+    spec.argv = p.node.command;
+    spec.argv.push_back(default_node_runner());
+    spec.files = files.node;
+    spec.index = i;
+    spec.settings = p.node;
+    children.push_back(child_spec{
+      fmt::format("node-worker-{}", i),
+      [this, spec](caf::actor_system& sys) {
+        return spawn_worker_proxy(sys, svc_, *io_, spec, &node_pool_);
+      },
+      restart_type::permanent, nullptr});
+  }
+  workers_sup_ = spawn_supervisor(*sys_, {restart_strategy::one_for_one, p.supervision, "workers"},
+                                  std::move(children));
+  watch(workers_sup_, "node workers");
+  return std::nullopt;
+}
+
+std::optional<std::string> runtime::collect_worker_steps(std::vector<config_problem>& problems) {
+  caf::scoped_actor self{*sys_};
+  std::optional<worker_registration> reg;
+  std::string err;
+  auto wait = project_->node.start_timeout + std::chrono::seconds(1);
+  self->request(pool_, wait, register_atom::value)
+    .receive([&](worker_registration& r) { reg = std::move(r); },
+             [&](caf::error& e) { err = describe(e); });
+  if (!reg)
+    return fmt::format("the node worker did not register its steps ({}); is `{}` installed?", err,
+                       fmt::join(project_->node.command, " "));
+  for (auto& e : reg->errors) {
+    std::string where = e.value("file", std::string{"?"});
+    if (e.contains("line") && e["line"].is_number())
+      where += fmt::format(":{}", e["line"].get<long>());
+    problems.push_back({where, "failed to load: " + e.value("message", std::string{"unknown error"})});
+  }
+  for (auto& s : reg->steps) {
+    std::string why;
+    auto file = s.value("file", std::string{"?"});
+    if (auto cfg = parse_step_config(s["config"], file, step_language::node, why))
+      steps_.push_back(std::move(*cfg));
+    else
+      problems.push_back({file, why});
+  }
+  return std::nullopt;
+}
+
+void runtime::watch(const caf::actor& supervisor, std::string what) {
+  if (!watcher_)
+    watcher_ = sys_->spawn([this](caf::event_based_actor* self) -> caf::behavior {
+      self->set_down_handler([this](caf::down_msg& dm) {
+        if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown)
+          return;
+        std::lock_guard<std::mutex> g(mtx_);
+        if (!fatal_)
+          fatal_ = describe(dm.reason);
+        cv_.notify_all();
+      });
+      return {[self](caf::actor& a, std::string&) { self->monitor(a); }};
+    });
+  caf::anon_send(watcher_, supervisor, std::move(what));
+}
+
+void runtime::start_steps() {
+  auto& p = *project_;
+  for (auto& s : steps_) {
+    svc_.steps.emplace(s.name, s);
+    for (auto& t : s.subscribes)
+      topics_->add_subscriber(t);
+  }
+  std::vector<child_spec> children;
+  std::vector<cron_entry> crons;
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    auto& cfg = svc_.steps.at(steps_[i].name);
+    slots_.push_back(std::make_unique<actor_slot>());
+    auto* slot = slots_.back().get();
+    if (cfg.kind == step_kind::noop)
+      continue;
+    actor_slot* pool = cfg.language == step_language::native ? nullptr : &node_pool_;
+    children.push_back(child_spec{
+      "step:" + cfg.name,
+      [this, &cfg, pool](caf::actor_system& sys) { return spawn_step_actor(sys, svc_, cfg, pool); },
+      restart_type::permanent, [slot](const caf::actor& a) { slot->set(a); }});
+    if (cfg.kind == step_kind::api) {
+      (void)routes_.add(cfg.method, cfg.path, route_targets_.size());
+      route_targets_.push_back(slot);
+    }
+    if (cfg.kind == step_kind::cron) {
+      std::string why;
+      crons.push_back(cron_entry{*cron_expr::parse(cfg.cron, why), cfg.name, slot});
+    }
+  }
+  if (!crons.empty())
+    children.push_back(child_spec{
+      "cron", [crons](caf::actor_system& sys) { return spawn_cron_actor(sys, crons); },
+      restart_type::transient, [this](const caf::actor& a) { cron_.set(a); }});
+  steps_sup_ = spawn_supervisor(*sys_, {restart_strategy::one_for_one, p.supervision, "steps"},
+                                std::move(children));
+  watch(steps_sup_, "steps");
+  // The supervisor's first answer means every child was spawned; each step's
+  // answer means it has joined its topics, so no early event is missed.
+  caf::scoped_actor self{*sys_};
+  self->request(steps_sup_, caf::infinite, ready_atom::value).receive([](std::size_t) {}, [](caf::error&) {});
+  for (auto& slot : slots_)
+    if (auto a = slot->get())
+      self->request(a, caf::infinite, ready_atom::value).receive([](bool) {}, [](caf::error&) {});
+}
+
+std::optional<std::string> runtime::serve() {
+  auto& p = *project_;
+  std::error_code ec;
+  fs::create_directories(p.data_dir, ec);
+  std::string err;
+  db_ = rocks::database::open({p.data_dir, p.durable_sync ? rocks::durability::strict
+                                                          : rocks::durability::process},
+                              err);
+  if (!db_)
+    return err;
+  store_ = rocks::make_state_store(*db_);
+  svc_.state = store_.get();
+  start_steps();
+  http_ = std::make_unique<http::server>(*io_);
+  http::server_options ho;
+  ho.host = p.host;
+  ho.port = p.port;
+  ho.body_limit = p.body_limit;
+  ho.header_limit = p.header_limit;
+  ho.read_timeout = p.read_timeout;
+  auto herr = http_->start(ho, make_http_handler(routes_, route_targets_));
+  if (!herr.empty())
+    return fmt::format("cannot listen on {}:{}: {}", p.host, p.port, herr);
+  ready_at_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_);
+  return std::nullopt;
+}
+
+std::uint16_t runtime::port() const { return http_ ? http_->port() : 0; }
+
+std::optional<std::string> runtime::fatal() const {
+  std::lock_guard<std::mutex> g(mtx_);
+  return fatal_;
+}
+
+void runtime::notify_stop() {
+  std::lock_guard<std::mutex> g(mtx_);
+  stop_notified_ = true;
+  cv_.notify_all();
+}
+
+void runtime::wait_fatal_or_stop() {
+  std::unique_lock<std::mutex> g(mtx_);
+  cv_.wait(g, [this] { return fatal_ || stop_notified_; });
+}
+
+void runtime::stop() {
+  if (stopped_ || !project_)
+    return;
+  stopped_ = true;
+  auto& p = *project_;
+  if (http_)
+    http_->stop(p.drain_timeout);
+  if (sys_) {
+    if (auto cron = cron_.get())
+      caf::anon_send(cron, done_atom::value);
+    // Let in-flight events (and the events they emit) finish.
+    auto deadline = std::chrono::steady_clock::now() + p.drain_timeout;
+    while (topics_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (auto left = topics_->in_flight(); left > 0)
+      log::warn("drain timed out; events still in flight are dropped", {{"inFlight", left}});
+    {
+      caf::scoped_actor self{*sys_};
+      for (auto* a : {&steps_sup_, &workers_sup_, &pool_, &watcher_})
+        if (*a)
+          self->send_exit(*a, caf::exit_reason::user_shutdown);
+    }
+    steps_sup_ = workers_sup_ = pool_ = watcher_ = nullptr;
+    node_pool_.set(nullptr);
+    cron_.set(nullptr);
+    for (auto& s : slots_)
+      s->set(nullptr);
+    sys_->await_all_actors_done();
+  }
+  if (io_)
+    io_->stop();
+  http_.reset();
+  sys_.reset();
+  store_.reset();
+  db_.reset();
+}
+
+} // namespace motia

@@ -1,0 +1,94 @@
+#pragma once
+
+// The runtime assembly behind motia::app: project loading, the worker and step
+// supervisors, the HTTP head, and an orderly drain on stop.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/services.hpp"
+#include "core/discovery.hpp"
+#include "core/project_config.hpp"
+#include "core/router.hpp"
+#include "motia/app.hpp"
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
+
+namespace motia {
+
+namespace io {
+class io_runtime;
+}
+namespace http {
+class server;
+}
+namespace rocks {
+class database;
+}
+
+class runtime {
+public:
+  explicit runtime(std::vector<step_definition> native);
+  ~runtime();
+
+  /// Loads the project and its steps (starting workers to read JS configs);
+  /// fills `steps()`. Returns the reason on failure.
+  std::optional<std::string> load(const run_options& opts);
+  /// After load(): opens state, starts the step actors, cron and HTTP.
+  std::optional<std::string> serve();
+  /// Drains and stops everything; idempotent.
+  void stop();
+
+  const project_config& project() const { return *project_; }
+  const std::vector<step_config>& steps() const { return steps_; }
+  std::uint16_t port() const;
+  state_store& state() { return *store_; }
+  std::chrono::milliseconds startup_time() const { return ready_at_; }
+  /// Set when a supervisor gave up: the runtime cannot serve any more.
+  std::optional<std::string> fatal() const;
+  /// Blocks until a supervisor gives up or `notify_stop` is called.
+  void wait_fatal_or_stop();
+  void notify_stop();
+
+private:
+  std::optional<std::string> start_workers(const discovered_files& files);
+  std::optional<std::string> collect_worker_steps(std::vector<config_problem>& problems);
+  void start_steps();
+  void watch(const caf::actor& supervisor, std::string what);
+
+  std::vector<step_definition> native_defs_;
+  std::optional<project_config> project_;
+  std::vector<step_config> steps_;
+  std::unique_ptr<rocks::database> db_;
+  std::unique_ptr<state_store> store_;
+  std::unique_ptr<io::io_runtime> io_;
+  std::unique_ptr<caf::actor_system_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<topic_bus> topics_;
+  runtime_services svc_;
+  actor_slot node_pool_;
+  std::vector<std::unique_ptr<actor_slot>> slots_; ///< one per step, by index
+  std::vector<actor_slot*> route_targets_;
+  router routes_;
+  caf::actor pool_, workers_sup_, steps_sup_, watcher_;
+  actor_slot cron_;
+  std::unique_ptr<http::server> http_;
+  std::chrono::steady_clock::time_point t0_;
+  std::chrono::milliseconds ready_at_{0};
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::optional<std::string> fatal_;
+  bool stop_notified_ = false;
+  bool stopped_ = false;
+};
+
+} // namespace motia
