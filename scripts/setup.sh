@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything motia-actors needs to build, test and run on Debian 12:
+# system packages (apt) and the Node worker's npm dependencies. Idempotent and
+# quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config curl python3
+  libcaf-dev libboost-dev libboost-test-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev
+  librocksdb-dev libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev
+  wrk
+)
+# Keep a Node.js that is already installed (it may not come from Debian).
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies of the Node worker, reinstalled only when the lock file changes.
+node_dir=bindings/node
+stamp="$node_dir/node_modules/.motia-lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+  echo "setup: installing npm dependencies of $node_dir"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$node_dir/package-lock.json" "$stamp"
+fi

@@ -1,0 +1,159 @@
+#include "motia/app.hpp"
+
+#define BOOST_TEST_MODULE flow
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+
+namespace fs = std::filesystem;
+using motia::json;
+using motia::test::http_request;
+
+namespace {
+
+// A fresh project directory, removed at the end of the test.
+struct temp_project {
+  fs::path dir;
+  temp_project() {
+    dir = fs::temp_directory_path() / ("motia-flow-" + std::to_string(::getpid()) + "-"
+                                       + std::to_string(std::rand()));
+    fs::create_directories(dir / "steps");
+  }
+  ~temp_project() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  void write(const std::string& rel, const std::string& text) const {
+    std::ofstream(dir / rel) << text;
+  }
+};
+
+// Polls `pred` for up to 10 s.
+template <class F>
+bool eventually(F pred) {
+  for (int i = 0; i < 1000; ++i) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+void add_native_flow(motia::app& app) {
+  app.add_step({{{"type", "api"}, {"name", "place"}, {"path", "/orders/:id"}, {"method", "POST"},
+                 {"emits", {"order.placed"}}},
+                [](const motia::api_request& req, motia::context& ctx) {
+                  auto id = req.path_params["id"].get<std::string>();
+                  ctx.emit("order.placed", {{"id", id}, {"qty", req.body["qty"]}});
+                  return motia::api_response{202, json::object(), {{"id", id}, {"traceId", ctx.trace_id()}}};
+                }});
+  for (std::string group : {"ledger", "mail"}) {
+    motia::step_definition d;
+    d.config = {{"type", "event"}, {"name", "write-" + group}, {"subscribes", {"order.placed"}}};
+    d.event = [group](const json& in, motia::context& ctx) {
+      ctx.state().set(group, in["id"].get<std::string>(), {{"qty", in["qty"]}, {"trace", ctx.trace_id()}});
+    };
+    app.add_step(std::move(d));
+  }
+}
+
+const char* js_api = R"(
+exports.config = { type: 'api', name: 'place', path: '/orders/:id', method: 'POST', emits: ['order.placed'] }
+exports.handler = async (req, ctx) => {
+  await ctx.emit({ topic: 'order.placed', data: { id: req.pathParams.id, qty: req.body.qty } })
+  return { status: 202, body: { id: req.pathParams.id, traceId: ctx.traceId } }
+}
+)";
+
+std::string js_event(const std::string& group) {
+  return "exports.config = { type: 'event', name: 'write-" + group
+         + "', subscribes: ['order.placed'], emits: [] }\n"
+           "exports.handler = async (input, ctx) => {\n"
+           "  await ctx.state.set('" + group + "', input.id, { qty: input.qty, trace: ctx.traceId })\n"
+           "}\n";
+}
+
+void check_flow(motia::app& app) {
+  auto r = http_request(app.port(), "POST", "/orders/o-1", R"({"qty": 3})");
+  BOOST_REQUIRE_EQUAL(r.status, 202);
+  auto body = json::parse(r.body);
+  BOOST_CHECK_EQUAL(body["id"], "o-1");
+  auto trace = body["traceId"].get<std::string>();
+  BOOST_CHECK_EQUAL(trace.size(), 36u);
+  // Both subscribers get their own copy, with the request's trace id.
+  for (auto group : {"ledger", "mail"}) {
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return app.state().get(group, "o-1").has_value(); }),
+                          "no state in group " << group);
+    auto v = *app.state().get(group, "o-1");
+    BOOST_CHECK_EQUAL(v["qty"], 3);
+    BOOST_CHECK_EQUAL(v["trace"], trace);
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(native_api_step_emits_to_two_event_steps_that_write_state) {
+  temp_project p;
+  motia::app app;
+  add_native_flow(app);
+  auto err = app.start({p.dir, 0, std::nullopt, std::nullopt, true});
+  BOOST_REQUIRE_MESSAGE(!err, err.value_or(""));
+  check_flow(app);
+  app.stop();
+}
+
+BOOST_AUTO_TEST_CASE(js_api_step_emits_to_two_js_event_steps_through_a_real_node_worker) {
+  temp_project p;
+  p.write("steps/place.step.js", js_api);
+  p.write("steps/ledger.step.js", js_event("ledger"));
+  p.write("steps/mail_step.js", js_event("mail"));
+  motia::app app;
+  auto err = app.start({p.dir, 0, std::nullopt, std::nullopt, true});
+  BOOST_REQUIRE_MESSAGE(!err, err.value_or(""));
+  check_flow(app);
+  app.stop();
+}
+
+BOOST_AUTO_TEST_CASE(state_written_by_steps_survives_a_restart) {
+  temp_project p;
+  {
+    motia::app app;
+    add_native_flow(app);
+    BOOST_REQUIRE(!app.start({p.dir, 0, std::nullopt, std::nullopt, true}));
+    check_flow(app);
+  }
+  motia::app again;
+  add_native_flow(again);
+  BOOST_REQUIRE(!again.start({p.dir, 0, std::nullopt, std::nullopt, true}));
+  auto v = again.state().get("ledger", "o-1");
+  BOOST_REQUIRE(v.has_value());
+  BOOST_CHECK_EQUAL((*v)["qty"], 3);
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_project_refuses_to_start_and_names_every_problem) {
+  temp_project p;
+  p.write("steps/a.step.js", "exports.config = { type: 'api', name: 'dup', path: '/a', method: 'GET' }\n"
+                             "exports.handler = async () => ({ status: 200 })\n");
+  p.write("steps/b.step.js", "exports.config = { type: 'api', name: 'dup', path: '/b', method: 'GET' }\n"
+                             "exports.handler = async () => ({ status: 200 })\n");
+  p.write("steps/g.step.js", "exports.config = { type: 'api', name: 'g', path: 'nope', method: 'GET' }\n"
+                             "exports.handler = async () => ({ status: 200 })\n");
+  p.write("steps/c.step.js", "exports.config = { type: 'cron', name: 'c', cron: '61 * * * *' }\n"
+                             "exports.handler = async () => {}\n");
+  p.write("steps/d.step.js", "exports.config = { type: 'webhook', name: 'd' }\n"
+                             "exports.handler = async () => {}\n");
+  p.write("steps/e.step.js", "exports.config = { type: 'event', subscribes: ['x'] }\n");
+  p.write("steps/f.step.js", "exports.config = { type: 'noop', name: 'f' \n");
+  motia::app app;
+  auto err = app.start({p.dir, 0, std::nullopt, std::nullopt, true});
+  BOOST_REQUIRE(err);
+  BOOST_TEST_MESSAGE(*err);
+  for (auto needle : {"g.step.js: 'path' nope must start with '/'", "step name 'dup' is already used", "c.step.js: 'cron'",
+                      "d.step.js: 'type' webhook", "e.step.js: failed to load: step config has no `name`", "f.step.js:2: failed to load"})
+    BOOST_CHECK_MESSAGE(err->find(needle) != std::string::npos, "missing: " << needle);
+}
