@@ -213,6 +213,9 @@ bool read_triggers(reader& r, const json& triggers, step_config& s) {
       return r.fail(fmt::format("triggers of different types ({} and {}) in one step are not "
                                 "supported: split the step", type, tt));
     type = tt;
+  }
+  for (auto& t : triggers) {
+    const std::string tt = t["type"];
     if (tt == "http") {
       if (triggers.size() > 1)
         return r.fail("only one http trigger per step is supported");
