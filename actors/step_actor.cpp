@@ -63,9 +63,10 @@ void run_in_worker(step_actor* self, invocation inv, Done done) {
     done(invocation_result{}, make_error(errc::unavailable, "no worker for this step"));
     return;
   }
-  // The proxy enforces the deadline; this timeout only guards against a lost proxy.
-  auto guard = inv.deadline + std::chrono::seconds(5);
-  self->request(pool, guard, invoke_atom::value, std::move(inv))
+  // No timeout here: the proxy enforces the deadline with one sweep for all its
+  // invocations and fails them all when its process dies. A timer per request
+  // would keep every request's state alive for the whole deadline.
+  self->request(pool, caf::infinite, invoke_atom::value, std::move(inv))
     .then([done](invocation_result& r) mutable { done(std::move(r), caf::error{}); },
           [done](caf::error& e) mutable { done(invocation_result{}, std::move(e)); });
 }

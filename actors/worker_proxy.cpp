@@ -25,7 +25,11 @@ struct in_flight {
   caf::response_promise rp;
   const step_config* cfg = nullptr;
   std::string trace_id;
+  clock::time_point deadline = clock::time_point::max();
 };
+
+// How often deadlines are checked: a handler is cut at most this much late.
+constexpr std::chrono::milliseconds sweep_interval{100};
 
 struct proxy_state {
   runtime_services* svc = nullptr;
@@ -36,6 +40,7 @@ struct proxy_state {
   std::uint64_t next_id = 0;
   std::unordered_map<std::uint64_t, in_flight> pending;
   std::deque<std::pair<invocation, caf::response_promise>> queued;
+  bool sweeping = false; ///< a deadline sweep is scheduled
   std::uint64_t ping_id = 0;
   clock::time_point last_pong = clock::now();
   static inline const char* name = "motia.worker_proxy";
@@ -70,6 +75,8 @@ void die(proxy_actor* self, const std::string& reason) {
   self->quit(make_error(errc::worker_died, reason));
 }
 
+void pump(proxy_actor* self);
+
 void dispatch(proxy_actor* self, invocation& inv, caf::response_promise rp) {
   auto& st = self->state;
   auto id = ++st.next_id;
@@ -83,11 +90,34 @@ void dispatch(proxy_actor* self, invocation& inv, caf::response_promise rp) {
     rp.deliver(make_error(errc::unavailable, "worker connection is closed or its queue is full"));
     return;
   }
+  auto deadline = inv.deadline.count() > 0 ? clock::now() + inv.deadline : clock::time_point::max();
   st.pending.emplace(id, in_flight{std::move(rp),
                                    cfg_it == st.svc->steps.end() ? nullptr : &cfg_it->second,
-                                   inv.trace_id});
-  if (inv.deadline.count() > 0)
-    self->delayed_send(self, inv.deadline, timeout_atom::value, id);
+                                   inv.trace_id, deadline});
+  // One timer per proxy, not per invocation: per-invocation timers stay in
+  // CAF's clock until they fire, which under load is memory and CPU for nothing.
+  if (!st.sweeping) {
+    st.sweeping = true;
+    self->delayed_send(self, sweep_interval, timeout_atom::value, std::uint64_t{1});
+  }
+}
+
+// Fails the invocations past their deadline; keeps sweeping while any is pending.
+void sweep_deadlines(proxy_actor* self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    if (it->second.deadline <= now) {
+      it->second.rp.deliver(make_error(errc::handler_timeout, "handler did not finish before its deadline"));
+      it = st.pending.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  st.sweeping = !st.pending.empty();
+  if (st.sweeping)
+    self->delayed_send(self, sweep_interval, timeout_atom::value, std::uint64_t{1});
+  pump(self);
 }
 
 void pump(proxy_actor* self) {
@@ -286,20 +316,13 @@ caf::behavior proxy_impl(proxy_actor* self, runtime_services* svc, io::io_runtim
       die(self, sig ? fmt::format("process killed by signal {}", sig)
                     : fmt::format("process exited with code {}", code));
     },
-    [self](timeout_atom, std::uint64_t id) {
+    [self](timeout_atom, std::uint64_t what) {
       auto& st = self->state;
-      if (id == 0) {
-        if (!st.ready)
-          die(self, fmt::format("worker did not register within {} ms",
-                                st.spec.settings.start_timeout.count()));
-        return;
-      }
-      auto it = st.pending.find(id);
-      if (it == st.pending.end())
-        return;
-      it->second.rp.deliver(make_error(errc::handler_timeout, "handler did not finish before its deadline"));
-      st.pending.erase(it);
-      pump(self);
+      if (what == 1)
+        return sweep_deadlines(self);
+      if (!st.ready) // what == 0: the start-up deadline
+        die(self, fmt::format("worker did not register within {} ms",
+                              st.spec.settings.start_timeout.count()));
     },
     [self](ping_atom) {
       auto& st = self->state;

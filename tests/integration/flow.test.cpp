@@ -157,3 +157,36 @@ BOOST_AUTO_TEST_CASE(an_invalid_project_refuses_to_start_and_names_every_problem
                       "d.step.js: 'type' webhook", "e.step.js: failed to load: step config has no `name`", "f.step.js:2: failed to load"})
     BOOST_CHECK_MESSAGE(err->find(needle) != std::string::npos, "missing: " << needle);
 }
+
+BOOST_AUTO_TEST_CASE(a_js_handler_past_its_deadline_gets_504_and_the_worker_keeps_serving) {
+  temp_project p;
+  p.write("motia-actors.json", R"({"http": {"apiTimeoutMs": 300}})");
+  p.write("steps/hang.step.js", "exports.config = { type: 'api', name: 'hang', path: '/hang', method: 'GET' }\n"
+                                "exports.handler = () => new Promise(() => {})\n");
+  p.write("steps/ok.step.js", "exports.config = { type: 'api', name: 'ok', path: '/ok', method: 'GET' }\n"
+                              "exports.handler = async () => ({ status: 200, body: { ok: true } })\n");
+  motia::app app;
+  BOOST_REQUIRE(!app.start({p.dir, 0, std::nullopt, std::nullopt, true}));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = http_request(app.port(), "GET", "/hang");
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_CHECK_EQUAL(r.status, 504);
+  BOOST_CHECK(r.body.find("handler_timeout") != std::string::npos);
+  BOOST_CHECK(took >= std::chrono::milliseconds(300));
+  BOOST_CHECK(took < std::chrono::seconds(3));
+  BOOST_CHECK_EQUAL(http_request(app.port(), "GET", "/ok").status, 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_js_handler_that_throws_answers_500_with_the_trace_id_and_no_internals) {
+  temp_project p;
+  p.write("steps/boom.step.js", "exports.config = { type: 'api', name: 'boom', path: '/boom', method: 'POST' }\n"
+                                "exports.handler = async () => { throw new Error('secret detail') }\n");
+  motia::app app;
+  BOOST_REQUIRE(!app.start({p.dir, 0, std::nullopt, std::nullopt, true}));
+  auto r = http_request(app.port(), "POST", "/boom", "{}");
+  BOOST_CHECK_EQUAL(r.status, 500);
+  auto body = json::parse(r.body);
+  BOOST_CHECK_EQUAL(body["error"]["code"], "handler_failed");
+  BOOST_CHECK_EQUAL(body["traceId"].get<std::string>().size(), 36u);
+  BOOST_CHECK(r.body.find("secret detail") == std::string::npos);
+}
