@@ -104,11 +104,22 @@ def machine_ticks():
     return sum(v) - idle, sum(v)
 
 
+def start_time(pid):
+    """When `pid` started (ticks since boot): tells a process from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def stop(proc, grace=5.0):
     """SIGTERM the process we started (it drains and stops its worker), then
-    SIGKILL whatever is left of its process group."""
+    SIGKILL whatever is left: its process group, and its descendants, which
+    may have groups of their own (the node worker does)."""
     if proc in _running:
         _running.remove(proc)
+    tree = [(pid, start_time(pid)) for pid in descendants(proc.pid)]
     proc.terminate()
     try:
         proc.wait(grace)
@@ -118,6 +129,12 @@ def stop(proc, grace=5.0):
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass  # the group is gone: nothing left over
+    for pid, born in tree:
+        if born is not None and start_time(pid) == born:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     proc.wait(5.0)
 
 
@@ -410,7 +427,8 @@ def main():
         signal.signal(sig, lambda *_: sys.exit(130))
     rounds = []
     header = header_lines(args)
-    print("\n".join(header), flush=True)
+    minutes = args.rounds * 3 * (2 * args.duration + args.warmup + 5) / 60
+    print(f"measuring {args.rounds} round(s) of 3 systems, about {minutes:.0f} min", flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="motia-bench-") as workdir:
             for i in range(args.rounds):

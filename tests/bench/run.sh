@@ -34,17 +34,29 @@ done
 if [ "$do_build" = 1 ]; then
   export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
   export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+  if ! grep -Eq '^[[:space:]]*add_subdirectory\([[:space:]]*"?bench"?[[:space:]]*\)' "$root/tests/CMakeLists.txt"; then
+    echo "run.sh: tests/CMakeLists.txt needs add_subdirectory(bench)" \
+      "(or pass --no-build with MOTIA_BUILD_DIR holding both binaries)" >&2
+    exit 2
+  fi
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
   targets=$(cmake --build "$build" --target help)
   if ! grep -q 'motia-bench-native' <<<"$targets"; then
     echo "run.sh: $build has no motia-bench-native target;" \
-      "tests/CMakeLists.txt needs add_subdirectory(bench)" >&2
+      "is it configured with MOTIA_TESTS=OFF?" >&2
     exit 2
   fi
-  echo "building motia-actors and motia-bench-native in $build ..."
-  cmake --build "$build" -j "${MOTIA_JOBS:-2}" --target motia-actors motia-bench-native
+  # Compiler chatter goes to a log; it is shown only if the build fails.
+  log="$build/bench-build.log"
+  echo "building motia-actors and motia-bench-native in $build (log: $log) ..."
+  if ! cmake --build "$build" -j "${MOTIA_JOBS:-2}" --target motia-actors motia-bench-native \
+    >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "run.sh: the build failed (see $log)" >&2
+    exit 1
+  fi
 fi
 
 # The binaries sit at the top of the build dir and in tests/bench/, unless the
