@@ -224,7 +224,8 @@ void on_log(proxy_actor* self, json& msg) {
   auto inv = st.pending.find(msg.value("inv", std::uint64_t{0}));
   if (inv != st.pending.end() && inv->second.cfg)
     return write_step_log(level, text, fields, inv->second.trace_id, *inv->second.cfg);
-  for (auto& [k, v] : log_fields(st).items())
+  auto worker = log_fields(st); // items() of a temporary would dangle in the loop
+  for (auto& [k, v] : worker.items())
     fields[k] = v;
   log::write(log::parse_level(level), text, fields);
 }

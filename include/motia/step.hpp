@@ -84,9 +84,9 @@ using cron_handler = std::function<void(context&)>;
 /// event steps, answered 500 for api steps).
 struct step_definition {
   json config;
-  api_handler api;
-  event_handler event;
-  cron_handler cron;
+  api_handler api{};
+  event_handler event{};
+  cron_handler cron{};
 };
 
 } // namespace motia
