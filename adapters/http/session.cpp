@@ -428,7 +428,8 @@ private:
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
-    parser_.reset();
+    // parser_, buffer_ and ring_ stay: a pending read or write still refers to
+    // them until its (aborted) completion runs.
     state_->remove(this);
   }
 

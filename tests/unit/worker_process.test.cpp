@@ -85,9 +85,11 @@ private:
 
 struct fixture {
   fixture() { io.start(); }
+  // Joins the io threads before `rec` goes: callbacks (on_exit, a late
+  // on_close) may still run after a test body returns.
   ~fixture() { io.stop(); }
 
-  std::shared_ptr<mp::worker_process> spawn(std::vector<std::string> argv, recorder& rec,
+  std::shared_ptr<mp::worker_process> spawn(std::vector<std::string> argv,
                                             mp::spawn_options opts = {}) {
     opts.argv = std::move(argv);
     std::string err;
@@ -98,14 +100,15 @@ struct fixture {
     return w;
   }
 
-  std::shared_ptr<mp::worker_process> spawn_python(const std::string& script, recorder& rec,
+  std::shared_ptr<mp::worker_process> spawn_python(const std::string& script,
                                                    mp::spawn_options opts = {},
                                                    std::vector<std::string> args = {}) {
     std::vector<std::string> argv{"python3", "-c", script};
     argv.insert(argv.end(), args.begin(), args.end());
-    return spawn(std::move(argv), rec, std::move(opts));
+    return spawn(std::move(argv), std::move(opts));
   }
 
+  recorder rec;
   motia::io::io_runtime io{2};
 };
 
@@ -114,8 +117,7 @@ struct fixture {
 BOOST_FIXTURE_TEST_SUITE(worker_process, fixture)
 
 BOOST_AUTO_TEST_CASE(frames_round_trip_through_an_echoing_child_including_one_of_1_mib) {
-  recorder rec;
-  auto w = spawn_python(echo_script, rec);
+  auto w = spawn_python(echo_script);
   std::vector<std::string> sent{"a", std::string(300, 'b'), std::string(1 << 20, 'c'), "last"};
   sent[2][12345] = 'X'; // make corruption or misalignment visible
   for (const auto& f : sent)
@@ -137,11 +139,10 @@ BOOST_AUTO_TEST_CASE(frames_round_trip_through_an_echoing_child_including_one_of
 }
 
 BOOST_AUTO_TEST_CASE(child_gets_fd_3_its_environment_and_working_directory) {
-  recorder rec;
   mp::spawn_options opts;
   opts.env = {{"MOTIA_TEST_VALUE", "forty-two"}};
   opts.cwd = "/tmp";
-  auto w = spawn_python(echo_script, rec, opts, {"MOTIA_TEST_VALUE"});
+  auto w = spawn_python(echo_script, opts, {"MOTIA_TEST_VALUE"});
   BOOST_REQUIRE(rec.wait_frames(1));
   std::lock_guard<std::mutex> lock(rec.mu);
   BOOST_TEST(rec.frames[0] == "forty-two|/tmp");
@@ -149,8 +150,7 @@ BOOST_AUTO_TEST_CASE(child_gets_fd_3_its_environment_and_working_directory) {
 }
 
 BOOST_AUTO_TEST_CASE(a_child_that_exits_reports_eof_once_and_its_exit_code) {
-  recorder rec;
-  auto w = spawn_python("import sys; sys.exit(7)", rec);
+  auto w = spawn_python("import sys; sys.exit(7)");
   BOOST_REQUIRE(rec.wait_closed());
   BOOST_REQUIRE(rec.wait_exited());
   std::this_thread::sleep_for(50ms); // a second report would arrive by now
@@ -163,8 +163,7 @@ BOOST_AUTO_TEST_CASE(a_child_that_exits_reports_eof_once_and_its_exit_code) {
 }
 
 BOOST_AUTO_TEST_CASE(kill_reports_the_signal_in_on_exit) {
-  recorder rec;
-  auto w = spawn_python("import time; time.sleep(60)", rec);
+  auto w = spawn_python("import time; time.sleep(60)");
   BOOST_TEST(w->pid() > 0);
   w->kill(SIGKILL);
   BOOST_REQUIRE(rec.wait_exited());
@@ -175,7 +174,6 @@ BOOST_AUTO_TEST_CASE(kill_reports_the_signal_in_on_exit) {
 }
 
 BOOST_AUTO_TEST_CASE(a_frame_longer_than_max_frame_closes_the_connection_with_a_reason) {
-  recorder rec;
   mp::spawn_options opts;
   opts.max_frame = 1000;
   auto w = spawn_python(R"(
@@ -184,7 +182,7 @@ s = socket.socket(fileno=int(os.environ["MOTIA_WORKER_FD"]))
 s.sendall(struct.pack(">I", 3) + b"ok!" + struct.pack(">I", 2000) + b"x" * 2000)
 time.sleep(60)
 )",
-                        rec, opts);
+                        opts);
   BOOST_REQUIRE(rec.wait_closed());
   {
     std::lock_guard<std::mutex> lock(rec.mu);
@@ -198,21 +196,18 @@ time.sleep(60)
 }
 
 BOOST_AUTO_TEST_CASE(a_zero_length_frame_closes_the_connection) {
-  recorder rec;
   auto w = spawn_python(R"(
 import os, socket, time
 s = socket.socket(fileno=int(os.environ["MOTIA_WORKER_FD"]))
 s.sendall(b"\0\0\0\0")
 time.sleep(60)
-)",
-                        rec);
+)");
   BOOST_REQUIRE(rec.wait_closed());
   w->kill(SIGKILL);
   BOOST_REQUIRE(rec.wait_exited());
 }
 
 BOOST_AUTO_TEST_CASE(spawning_a_missing_program_returns_an_error) {
-  recorder rec;
   mp::spawn_options opts;
   opts.argv = {"motia-no-such-program-xyz"};
   std::string err;
@@ -233,8 +228,7 @@ BOOST_AUTO_TEST_CASE(spawning_a_missing_program_returns_an_error) {
 }
 
 BOOST_AUTO_TEST_CASE(send_after_close_returns_false_and_close_is_reported_once) {
-  recorder rec;
-  auto w = spawn_python(echo_script, rec);
+  auto w = spawn_python(echo_script);
   BOOST_REQUIRE(w->send("before"));
   BOOST_REQUIRE(rec.wait_frames(1));
   w->close();
@@ -247,11 +241,10 @@ BOOST_AUTO_TEST_CASE(send_after_close_returns_false_and_close_is_reported_once) 
 }
 
 BOOST_AUTO_TEST_CASE(send_refuses_frames_past_the_write_queue_bound) {
-  recorder rec;
   mp::spawn_options opts;
   opts.max_write_queue = 64 * 1024;
   // Never reads: the socket buffers fill, then our queue.
-  auto w = spawn_python("import time; time.sleep(60)", rec, opts);
+  auto w = spawn_python("import time; time.sleep(60)", opts);
   std::string frame(16 * 1024, 'q');
   int accepted = 0;
   for (int i = 0; i < 1000 && w->send(frame); ++i)
