@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "adapters/http/server_impl.hpp"
+#include "core/router.hpp"
 #include "adapters/process/io_runtime_impl.hpp"
 
 namespace motia::http {
@@ -55,19 +56,6 @@ bool server_state::wait_empty_for(std::chrono::milliseconds timeout) {
   return empty_.wait_for(lock, timeout, [this] { return conns_.empty(); });
 }
 
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-} // namespace
 
 bool split_target(std::string_view target, std::string& path, std::string& query) {
   auto q = target.find('?');
@@ -81,23 +69,14 @@ bool split_target(std::string_view target, std::string& path, std::string& query
       raw = slash == std::string_view::npos ? std::string_view{"/"} : raw.substr(slash);
     }
   }
-  path.clear();
-  path.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') {
-      path.push_back(raw[i]);
-      continue;
-    }
-    if (i + 2 >= raw.size())
-      return false;
-    int hi = hex_value(raw[i + 1]);
-    int lo = hex_value(raw[i + 2]);
-    // An escaped NUL would cut the path short for anything that treats it as a C string.
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-      return false;
-    path.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
+  // The path stays encoded: the router matches raw segments and decodes each
+  // captured parameter once, so "%2F" in a parameter cannot become a new
+  // segment and "%2541" is not decoded twice. Bad escapes and an escaped NUL
+  // (which would cut the path short for C-string consumers) are refused here.
+  auto decoded = motia::percent_decode(raw);
+  if (!decoded || decoded->find('\0') != std::string::npos)
+    return false;
+  path.assign(raw);
   return true;
 }
 

@@ -22,7 +22,7 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 /// One parsed request. Header names are lower-case.
 struct request {
   std::string method; ///< upper-case, e.g. "GET"
-  std::string path;   ///< percent-decoded path, without the query
+  std::string path;   ///< the path as sent (escapes kept but validated), without the query
   std::string query;  ///< raw query string, without '?'
   header_list headers;
   std::string body;

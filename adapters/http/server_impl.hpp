@@ -64,8 +64,8 @@ private:
 /// Starts an HTTP session on an accepted socket (session.cpp).
 void start_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<server_state> state);
 
-/// Splits a request target into its path and raw query and percent-decodes the
-/// path. False on a bad escape or an escaped NUL (answered 400).
+/// Splits a request target into its raw path and raw query, checking the
+/// path's percent-escapes. False on a bad escape or an escaped NUL (answered 400).
 bool split_target(std::string_view target, std::string& path, std::string& query);
 
 } // namespace motia::http::detail

@@ -9,6 +9,7 @@ rm -rf "$WORK/project/.motia-actors"
 start_server "$WORK/project"
 
 expect "GET with path and query params" "$(req GET '/hello/ada?lang=fr')" '^200 .*"lang":"fr".*"message":"hello ada"'
+expect "path params are percent-decoded exactly once" "$(req GET '/hello/a%2541%20b')" '"message":"hello a%41 b"'
 expect "POST emits and answers 202" "$(req POST /orders '{"id":"o-1","item":"book"}')" '^202 .*"id":"o-1"'
 eventually "both event steps handled the event" "req GET /orders/o-1" '^200 .*"notified":true.*"status":"recorded"'
 expect "unknown route is a JSON 404" "$(req GET /nowhere)" '^404 \{"error":\{"code":"not_found"'
