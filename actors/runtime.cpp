@@ -154,18 +154,22 @@ std::optional<std::string> runtime::collect_worker_steps(std::vector<config_prob
 }
 
 void runtime::watch(const caf::actor& supervisor, std::string what) {
+  // The runtime is passed as an argument, not captured: CAF 0.17 dereferences a
+  // null tuple when spawning a function without arguments (UBSan reports it).
   if (!watcher_)
-    watcher_ = sys_->spawn([this](caf::event_based_actor* self) -> caf::behavior {
-      self->set_down_handler([this](caf::down_msg& dm) {
-        if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown)
-          return;
-        std::lock_guard<std::mutex> g(mtx_);
-        if (!fatal_)
-          fatal_ = describe(dm.reason);
-        cv_.notify_all();
-      });
-      return {[self](caf::actor& a, std::string&) { self->monitor(a); }};
-    });
+    watcher_ = sys_->spawn(
+      [](caf::event_based_actor* self, runtime* rt) -> caf::behavior {
+        self->set_down_handler([rt](caf::down_msg& dm) {
+          if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown)
+            return;
+          std::lock_guard<std::mutex> g(rt->mtx_);
+          if (!rt->fatal_)
+            rt->fatal_ = describe(dm.reason);
+          rt->cv_.notify_all();
+        });
+        return {[self](caf::actor& a, std::string&) { self->monitor(a); }};
+      },
+      this);
   caf::anon_send(watcher_, supervisor, std::move(what));
 }
 

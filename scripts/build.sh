@@ -7,7 +7,7 @@ dir=${MOTIA_BUILD_DIR:-build}
 args=(-G Ninja -DCMAKE_BUILD_TYPE=Release)
 if [ "${MOTIA_SANITIZE:-0}" = 1 ]; then
   dir=${MOTIA_BUILD_DIR:-build-asan}
-  args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOTIA_SANITIZE=ON)
+  args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DMOTIA_SANITIZE=ON)
 fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime

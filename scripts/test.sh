@@ -6,5 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 dir=${MOTIA_BUILD_DIR:-build}
-[ "${MOTIA_SANITIZE:-0}" = 1 ] && dir=${MOTIA_BUILD_DIR:-build-asan}
+if [ "${MOTIA_SANITIZE:-0}" = 1 ]; then
+  dir=${MOTIA_BUILD_DIR:-build-asan}
+  # UBSan only prints by default; a finding must fail the test that caused it.
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
 ctest --test-dir "$dir" --output-on-failure --timeout 600 "$@"
