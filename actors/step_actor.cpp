@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "actors/native_context.hpp"
 #include "actors/services.hpp"
+#include "actors/supervisor.hpp"
 #include "core/log.hpp"
 
 namespace motia {
@@ -118,15 +119,17 @@ void handle_api(step_actor* self, api_call& call) {
                 });
 }
 
+// The same doubling, cap and jitter as supervisor restarts; a fixed backoff is
+// the degenerate case (max = min, no jitter).
 std::chrono::milliseconds retry_delay(step_state& st, unsigned attempt) {
+  constexpr std::chrono::milliseconds cap{3'600'000};
   auto& q = st.cfg->queue;
-  double base = static_cast<double>(q.backoff_delay.count());
-  if (q.exponential)
-    for (unsigned i = 1; i < attempt && base < 3'600'000; ++i)
-      base *= 2;
-  base = std::min(base, 3'600'000.0);
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::chrono::milliseconds(static_cast<long>(q.exponential ? base * jitter(st.rng) : base));
+  supervision_settings s;
+  s.backoff_min = std::min(q.backoff_delay, cap);
+  s.backoff_max = q.exponential ? cap : s.backoff_min;
+  s.jitter = q.exponential ? 0.2 : 0.0;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return restart_backoff(s, attempt, unit(st.rng));
 }
 
 void start_event(step_actor* self, event_msg ev);

@@ -190,3 +190,36 @@ BOOST_AUTO_TEST_CASE(a_js_handler_that_throws_answers_500_with_the_trace_id_and_
   BOOST_CHECK_EQUAL(body["traceId"].get<std::string>().size(), 36u);
   BOOST_CHECK(r.body.find("secret detail") == std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(a_failing_event_handler_is_retried_in_its_mailbox_after_the_backoff) {
+  temp_project p;
+  motia::app app;
+  app.add_step({{{"type", "api"}, {"name", "kick"}, {"path", "/kick"}, {"method", "POST"},
+                 {"emits", {"job"}}},
+                [](const motia::api_request&, motia::context& ctx) {
+                  ctx.emit("job", {{"n", 1}});
+                  return motia::api_response{202, json::object(), nullptr};
+                }});
+  auto attempts = std::make_shared<std::vector<std::pair<unsigned, std::chrono::steady_clock::time_point>>>();
+  motia::step_definition flaky;
+  flaky.config = {{"name", "flaky"},
+                  {"triggers", {{{"type", "queue"}, {"topic", "job"},
+                                 {"config", {{"backoffType", "fixed"}, {"backoffDelayMs", 150}}}}}}};
+  flaky.event = [attempts](const json&, motia::context& ctx) {
+    attempts->emplace_back(ctx.attempt(), std::chrono::steady_clock::now());
+    if (ctx.attempt() < 3)
+      throw std::runtime_error("not yet");
+    ctx.state().set("jobs", "done", ctx.attempt());
+  };
+  app.add_step(std::move(flaky));
+  BOOST_REQUIRE(!app.start({p.dir, 0, std::nullopt, std::nullopt, true}));
+  BOOST_REQUIRE_EQUAL(http_request(app.port(), "POST", "/kick", "{}").status, 202);
+  BOOST_REQUIRE(eventually([&] { return app.state().get("jobs", "done").has_value(); }));
+  BOOST_CHECK_EQUAL(*app.state().get("jobs", "done"), 3);
+  app.stop();
+  BOOST_REQUIRE_EQUAL(attempts->size(), 3u);
+  for (std::size_t i = 1; i < attempts->size(); ++i) {
+    BOOST_CHECK_EQUAL((*attempts)[i].first, i + 1);
+    BOOST_CHECK((*attempts)[i].second - (*attempts)[i - 1].second >= std::chrono::milliseconds(150));
+  }
+}
