@@ -121,7 +121,7 @@ std::optional<std::string> runtime::start_workers(const discovered_files& files)
   }
   workers_sup_ = spawn_supervisor(*sys_, {restart_strategy::one_for_one, p.supervision, "workers"},
                                   std::move(children));
-  watch(workers_sup_, "node workers");
+  watch(workers_sup_);
   return std::nullopt;
 }
 
@@ -153,7 +153,7 @@ std::optional<std::string> runtime::collect_worker_steps(std::vector<config_prob
   return std::nullopt;
 }
 
-void runtime::watch(const caf::actor& supervisor, std::string what) {
+void runtime::watch(const caf::actor& supervisor) {
   // The runtime is passed as an argument, not captured: CAF 0.17 dereferences a
   // null tuple when spawning a function without arguments (UBSan reports it).
   if (!watcher_)
@@ -167,10 +167,10 @@ void runtime::watch(const caf::actor& supervisor, std::string what) {
             rt->fatal_ = describe(dm.reason);
           rt->cv_.notify_all();
         });
-        return {[self](caf::actor& a, std::string&) { self->monitor(a); }};
+        return {[self](caf::actor& a) { self->monitor(a); }};
       },
       this);
-  caf::anon_send(watcher_, supervisor, std::move(what));
+  caf::anon_send(watcher_, supervisor);
 }
 
 void runtime::start_steps() {
@@ -208,7 +208,7 @@ void runtime::start_steps() {
       restart_type::transient, [this](const caf::actor& a) { cron_.set(a); }});
   steps_sup_ = spawn_supervisor(*sys_, {restart_strategy::one_for_one, p.supervision, "steps"},
                                 std::move(children));
-  watch(steps_sup_, "steps");
+  watch(steps_sup_);
   // The supervisor's first answer means every child was spawned; each step's
   // answer means it has joined its topics, so no early event is missed.
   caf::scoped_actor self{*sys_};

@@ -63,7 +63,7 @@ private:
   std::optional<std::string> start_workers(const discovered_files& files);
   std::optional<std::string> collect_worker_steps(std::vector<config_problem>& problems);
   void start_steps();
-  void watch(const caf::actor& supervisor, std::string what);
+  void watch(const caf::actor& supervisor);
 
   std::vector<step_definition> native_defs_;
   std::optional<project_config> project_;
