@@ -55,8 +55,11 @@ bool parse_body(const http::request& req, const std::string& content_type, json&
 } // namespace
 
 http::request_handler make_http_handler(const router& routes,
-                                        const std::vector<actor_slot*>& targets) {
-  return [&routes, &targets](http::request&& req, http::responder_ptr out) {
+                                        const std::vector<actor_slot*>& targets,
+                                        admin_handler admin) {
+  return [&routes, &targets, admin](http::request&& req, http::responder_ptr out) {
+    if (admin && admin(req, out))
+      return;
     auto m = routes.match(req.method, req.path);
     using kind = router::match_result::kind;
     if (m.what == kind::not_found)

@@ -4,6 +4,7 @@
 // are whitelisted as unsafe (not serializable); clustering will add inspect().
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include <caf/atom.hpp>
 
 #include "adapters/http/server.hpp"
+#include "core/delivery.hpp"
 #include "core/step_config.hpp"
 #include "motia/json.hpp"
 
@@ -32,16 +34,13 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using fire_atom = caf::atom_constant<caf::atom("fire")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using emitted_atom = caf::atom_constant<caf::atom("emitted")>;
 
-/// One delivery of an emitted event to one subscribing step.
-struct event_msg {
-  std::string topic;
-  json data;
-  std::string trace_id;
-  std::string message_group_id;
-  std::string message_id;
-  unsigned attempt = 1;
-};
+/// Deliveries published to a topic's group (or sent to one step on redrive):
+/// each step takes the entries with its own name.
+using delivery_batch = std::shared_ptr<const std::vector<queued_event>>;
 
 /// An HTTP request routed to an api step. The responder answers the client.
 struct api_call {
@@ -75,7 +74,7 @@ struct worker_registration {
 
 } // namespace motia
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::event_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::delivery_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::api_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::invocation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::invocation_result)

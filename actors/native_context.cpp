@@ -8,13 +8,15 @@
 namespace motia {
 
 native_context::native_context(runtime_services& svc, const step_config& cfg,
-                               std::string trace_id, unsigned attempt, std::string message_id)
+                               std::string trace_id, unsigned attempt, std::string message_id,
+                               std::vector<queued_event>& staged)
     : svc_(svc), cfg_(cfg), trace_id_(std::move(trace_id)), attempt_(attempt),
-      message_id_(std::move(message_id)) {}
+      message_id_(std::move(message_id)), staged_(staged) {}
 
 void native_context::emit(const std::string& topic, json data,
                           const std::string& message_group_id) {
-  auto err = emit_from_step(svc_, cfg_, topic, std::move(data), message_group_id, trace_id_);
+  auto err =
+    emit_from_step(svc_, cfg_, topic, std::move(data), message_group_id, trace_id_, staged_);
   if (!err.empty())
     throw step_error(err);
 }
@@ -37,15 +39,18 @@ void write_step_log(std::string_view level, std::string_view msg, const json& fi
 
 std::string emit_from_step(runtime_services& svc, const step_config& cfg, const std::string& topic,
                            json data, const std::string& message_group_id,
-                           const std::string& trace_id) {
+                           const std::string& trace_id, std::vector<queued_event>& out) {
   if (topic.empty())
     return "emit needs a non-empty topic";
   if (!cfg.may_emit(topic))
     return fmt::format("step '{}' emitted topic '{}' which is not in its 'emits'", cfg.name, topic);
-  event_msg ev{topic, std::move(data), trace_id, message_group_id, new_message_id(), 1};
-  if (svc.topics->publish(std::move(ev)) == 0)
+  auto entries = svc.topics->deliveries(topic, std::move(data), trace_id, message_group_id);
+  if (entries.empty())
     log::debug("emitted topic has no subscribers",
                {{"topic", topic}, {"step", cfg.name}, {"traceId", trace_id}});
+  for (auto& e : entries)
+    out.push_back(std::move(e));
+  svc.metrics->emits++;
   return {};
 }
 

@@ -1,10 +1,12 @@
 #include "actors/runtime.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/admin.hpp"
 #include "actors/cron_actor.hpp"
 #include "actors/error.hpp"
 #include "actors/http_bridge.hpp"
@@ -15,11 +17,31 @@
 #include "adapters/http/server.hpp"
 #include "adapters/process/io_runtime.hpp"
 #include "adapters/rocksdb/database.hpp"
+#include "adapters/rocksdb/queue_store.hpp"
 #include "core/log.hpp"
 
 namespace motia {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+child_policy child_of(const std::map<std::string, child_policy>& policies, const std::string& name) {
+  auto it = policies.find(name);
+  return it == policies.end() ? child_policy{} : it->second;
+}
+
+supervisor_policy policy_of(const supervisor_settings& s, std::string name, runtime_metrics& m) {
+  supervisor_policy p;
+  p.strategy = s.strategy;
+  p.limits = s.limits;
+  p.name = std::move(name);
+  p.restarts = &m.restarts;
+  p.escalations = &m.escalations;
+  return p;
+}
+
+} // namespace
 
 runtime::runtime(std::vector<step_definition> native) : native_defs_(std::move(native)) {}
 
@@ -40,6 +62,7 @@ std::optional<std::string> runtime::load(const run_options& opts) {
     p.data_dir = fs::absolute(*opts.data_dir);
   log::set_threshold(log::parse_level(p.log_level));
   svc_.project = &p;
+  svc_.metrics = &metrics_;
 
   auto files = discover(p.root);
   std::vector<config_problem> problems;
@@ -89,6 +112,9 @@ std::optional<std::string> runtime::load(const run_options& opts) {
   }
   for (auto& pr : validate_project(steps_))
     problems.push_back(pr);
+  for (auto& [name, policy] : p.step_policies)
+    if (std::none_of(steps_.begin(), steps_.end(), [&](const step_config& s) { return s.name == name; }))
+      problems.push_back({"motia-actors.json", fmt::format("supervision.step.{}: no step has this name", name)});
   if (!problems.empty()) {
     std::string text = fmt::format("the project has {} problem{}:", problems.size(),
                                    problems.size() == 1 ? "" : "s");
@@ -117,9 +143,9 @@ std::optional<std::string> runtime::start_workers(const discovered_files& files)
       [this, spec](caf::actor_system& sys) {
         return spawn_worker_proxy(sys, svc_, *io_, spec, &node_pool_);
       },
-      restart_type::permanent, nullptr});
+      child_of(p.worker_policies, "node").restart, nullptr, child_of(p.worker_policies, "node").backoff});
   }
-  workers_sup_ = spawn_supervisor(*sys_, {restart_strategy::one_for_one, p.supervision, "workers"},
+  workers_sup_ = spawn_supervisor(*sys_, policy_of(p.workers_supervisor, "workers", metrics_),
                                   std::move(children));
   watch(workers_sup_);
   return std::nullopt;
@@ -178,7 +204,8 @@ void runtime::start_steps() {
   for (auto& s : steps_) {
     svc_.steps.emplace(s.name, s);
     for (auto& t : s.subscribes)
-      topics_->add_subscriber(t);
+      topics_->add_subscriber(t, s.name);
+    metrics_.steps.emplace(s.name, std::make_unique<step_metrics>());
   }
   std::vector<child_spec> children;
   std::vector<cron_entry> crons;
@@ -188,11 +215,13 @@ void runtime::start_steps() {
     auto* slot = slots_.back().get();
     if (cfg.kind == step_kind::noop)
       continue;
+    svc_.step_slots.emplace(cfg.name, slot);
     actor_slot* pool = cfg.language == step_language::native ? nullptr : &node_pool_;
+    auto policy = child_of(p.step_policies, cfg.name);
     children.push_back(child_spec{
       "step:" + cfg.name,
       [this, &cfg, pool](caf::actor_system& sys) { return spawn_step_actor(sys, svc_, cfg, pool); },
-      restart_type::permanent, [slot](const caf::actor& a) { slot->set(a); }});
+      policy.restart, [slot](const caf::actor& a) { slot->set(a); }, policy.backoff});
     if (cfg.kind == step_kind::api) {
       (void)routes_.add(cfg.method, cfg.path, route_targets_.size());
       route_targets_.push_back(slot);
@@ -206,7 +235,7 @@ void runtime::start_steps() {
     children.push_back(child_spec{
       "cron", [crons](caf::actor_system& sys) { return spawn_cron_actor(sys, crons); },
       restart_type::transient, [this](const caf::actor& a) { cron_.set(a); }});
-  steps_sup_ = spawn_supervisor(*sys_, {restart_strategy::one_for_one, p.supervision, "steps"},
+  steps_sup_ = spawn_supervisor(*sys_, policy_of(p.steps_supervisor, "steps", metrics_),
                                 std::move(children));
   watch(steps_sup_);
   // The supervisor's first answer means every child was spawned; each step's
@@ -230,6 +259,8 @@ std::optional<std::string> runtime::serve() {
     return err;
   store_ = rocks::make_state_store(*db_);
   svc_.state = store_.get();
+  queue_ = std::make_unique<rocks::queue_store>(*db_);
+  topics_->attach(queue_.get(), &metrics_);
   start_steps();
   http_ = std::make_unique<http::server>(*io_);
   http::server_options ho;
@@ -238,7 +269,7 @@ std::optional<std::string> runtime::serve() {
   ho.body_limit = p.body_limit;
   ho.header_limit = p.header_limit;
   ho.read_timeout = p.read_timeout;
-  auto herr = http_->start(ho, make_http_handler(routes_, route_targets_));
+  auto herr = http_->start(ho, make_http_handler(routes_, route_targets_, make_admin_handler(svc_, *queue_)));
   if (!herr.empty())
     return fmt::format("cannot listen on {}:{}: {}", p.host, p.port, herr);
   ready_at_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_);
@@ -273,12 +304,17 @@ void runtime::stop() {
   if (sys_) {
     if (auto cron = cron_.get())
       caf::anon_send(cron, done_atom::value);
-    // Let in-flight events (and the events they emit) finish.
+    // Handlers that are running finish (bounded); deliveries not started stay
+    // in the queue and run after the next start.
+    for (auto& [name, slot] : svc_.step_slots)
+      if (auto a = slot->get())
+        caf::anon_send(a, drain_atom::value);
     auto deadline = std::chrono::steady_clock::now() + p.drain_timeout;
-    while (topics_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+    while (topics_->running.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (auto left = topics_->in_flight(); left > 0)
-      log::warn("drain timed out; events still in flight are dropped", {{"inFlight", left}});
+    if (auto left = topics_->running.load(); left > 0)
+      log::warn("drain timed out; the running deliveries stay queued and run again after a restart",
+                {{"running", left}});
     {
       caf::scoped_actor self{*sys_};
       for (auto* a : {&steps_sup_, &workers_sup_, &pool_, &watcher_})
@@ -292,6 +328,9 @@ void runtime::stop() {
       s->set(nullptr);
     sys_->await_all_actors_done();
   }
+  // Commits what is still submitted (acks of the last handlers) before the
+  // actor system and the DB go.
+  queue_.reset();
   if (io_)
     io_->stop();
   http_.reset();

@@ -33,7 +33,8 @@ class server;
 }
 namespace rocks {
 class database;
-}
+class queue_store;
+} // namespace rocks
 
 class runtime {
 public:
@@ -52,6 +53,7 @@ public:
   const std::vector<step_config>& steps() const { return steps_; }
   std::uint16_t port() const;
   state_store& state() { return *store_; }
+  runtime_metrics& metrics() { return metrics_; }
   std::chrono::milliseconds startup_time() const { return ready_at_; }
   /// Set when a supervisor gave up: the runtime cannot serve any more.
   std::optional<std::string> fatal() const;
@@ -70,6 +72,8 @@ private:
   std::vector<step_config> steps_;
   std::unique_ptr<rocks::database> db_;
   std::unique_ptr<state_store> store_;
+  std::unique_ptr<rocks::queue_store> queue_;
+  runtime_metrics metrics_;
   std::unique_ptr<io::io_runtime> io_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;

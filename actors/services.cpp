@@ -9,37 +9,95 @@
 #include <fmt/format.h>
 
 #include "actors/messages.hpp"
+#include "adapters/rocksdb/queue_store.hpp"
 
 namespace motia {
 
-void topic_bus::add_subscriber(const std::string& topic) {
-  group(topic);
+void topic_bus::add_subscriber(const std::string& topic, const std::string& step) {
+  auto grp = group(topic);
   std::lock_guard<std::mutex> g(mtx_);
-  ++topics_[topic].second;
+  topics_[topic].second.push_back(step);
 }
 
 caf::group topic_bus::group(const std::string& topic) {
   std::lock_guard<std::mutex> g(mtx_);
   auto it = topics_.find(topic);
   if (it == topics_.end())
-    it = topics_.emplace(topic, std::make_pair(sys_.groups().get_local(topic), 0)).first;
+    it = topics_.emplace(topic, std::make_pair(sys_.groups().get_local(topic),
+                                               std::vector<std::string>{}))
+           .first;
   return it->second.first;
 }
 
-std::size_t topic_bus::publish(event_msg msg) {
-  caf::group grp;
-  std::size_t n = 0;
-  {
-    std::lock_guard<std::mutex> g(mtx_);
-    auto it = topics_.find(msg.topic);
-    if (it == topics_.end() || it->second.second == 0)
-      return 0;
-    grp = it->second.first;
-    n = it->second.second;
+std::vector<queued_event> topic_bus::deliveries(const std::string& topic, json data,
+                                                const std::string& trace_id,
+                                                const std::string& message_group_id) const {
+  std::vector<queued_event> out;
+  std::lock_guard<std::mutex> g(mtx_);
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || it->second.second.empty())
+    return out;
+  const auto& steps = it->second.second;
+  auto id = new_message_id();
+  out.reserve(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    queued_event e;
+    e.step = steps[i];
+    e.topic = topic;
+    e.data = i + 1 == steps.size() ? std::move(data) : data;
+    e.trace_id = trace_id;
+    e.message_group_id = message_group_id;
+    e.message_id = id;
+    out.push_back(std::move(e));
   }
-  in_flight_.fetch_add(static_cast<std::int64_t>(n));
-  caf::anon_send(grp, event_atom::value, std::move(msg));
-  return n;
+  return out;
+}
+
+void topic_bus::commit(rocks::queue_write w, std::function<void(const std::string&)> done) {
+  const auto emitted = w.enqueue.size();
+  w.done = [this, emitted, done = std::move(done)](std::vector<queued_event>& enqueued,
+                                                   const std::string& err) {
+    if (err.empty() && !enqueued.empty()) {
+      if (metrics_)
+        metrics_->deliveries += emitted;
+      publish(std::move(enqueued));
+    }
+    if (done)
+      done(err);
+  };
+  queue_->submit(std::move(w));
+}
+
+void topic_bus::publish(std::vector<queued_event> entries) {
+  // One message per topic; entries of one commit are mostly of one topic.
+  while (!entries.empty()) {
+    const std::string topic = entries.front().topic;
+    auto batch = std::make_shared<std::vector<queued_event>>();
+    for (auto it = entries.begin(); it != entries.end();) {
+      if (it->topic == topic) {
+        batch->push_back(std::move(*it));
+        it = entries.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    caf::anon_send(group(topic), event_atom::value, delivery_batch(std::move(batch)));
+  }
+}
+
+json runtime_metrics::to_json() const {
+  json steps_json = json::object();
+  for (auto& [name, m] : steps)
+    steps_json[name] = {{"started", m->started.load()},
+                        {"succeeded", m->succeeded.load()},
+                        {"retried", m->retried.load()},
+                        {"deadLettered", m->dead_lettered.load()},
+                        {"invalidInput", m->invalid_input.load()}};
+  return {{"emits", emits.load()},
+          {"deliveries", deliveries.load()},
+          {"restarts", restarts.load()},
+          {"escalations", escalations.load()},
+          {"steps", std::move(steps_json)}};
 }
 
 namespace {

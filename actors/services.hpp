@@ -5,14 +5,18 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/group.hpp>
 
+#include "core/delivery.hpp"
 #include "core/project_config.hpp"
 #include "core/step_config.hpp"
 #include "motia/state_store.hpp"
@@ -24,7 +28,10 @@ class actor_system;
 
 namespace motia {
 
-struct event_msg;
+namespace rocks {
+class queue_store;
+struct queue_write;
+} // namespace rocks
 
 /// A stable address for a supervised actor: the supervisor swaps in the new
 /// instance on every restart, so holders never keep a dead handle.
@@ -46,39 +53,84 @@ private:
   caf::actor actor_;
 };
 
-/// Topics are CAF local groups; this keeps the group handles and counts the
-/// deliveries each publish creates (one per subscribing step), so shutdown can
-/// wait for in-flight events.
+/// Counters of one step's deliveries (GET /_motia/metrics).
+struct step_metrics {
+  std::atomic<std::uint64_t> started{0};       ///< handler invocations begun
+  std::atomic<std::uint64_t> succeeded{0};
+  std::atomic<std::uint64_t> retried{0};       ///< failures followed by a retry
+  std::atomic<std::uint64_t> dead_lettered{0}; ///< incl. invalid input
+  std::atomic<std::uint64_t> invalid_input{0};
+};
+
+/// What the runtime counts. The map is filled before steps start and only
+/// read afterwards.
+struct runtime_metrics {
+  std::atomic<std::uint64_t> emits{0};      ///< emits accepted (durable)
+  std::atomic<std::uint64_t> deliveries{0}; ///< queue entries written by emits
+  std::atomic<std::uint64_t> restarts{0};   ///< supervisor restarts, all supervisors
+  std::atomic<std::uint64_t> escalations{0};
+  std::unordered_map<std::string, std::unique_ptr<step_metrics>> steps;
+
+  step_metrics* of(const std::string& step) {
+    auto it = steps.find(step);
+    return it == steps.end() ? nullptr : it->second.get();
+  }
+  json to_json() const;
+};
+
+/// Topics are CAF local groups over a durable queue: an emit becomes one
+/// queue entry per subscribing step, written to RocksDB (group commit), and
+/// only then published to the topic's group. Each subscribing step takes the
+/// entry with its name from the published batch.
 ///
-/// Thread-safety: add_subscriber() before start; the rest from any thread.
+/// Thread-safety: add_subscriber() and attach() before start; the rest from
+/// any thread.
 class topic_bus {
 public:
   explicit topic_bus(caf::actor_system& sys) : sys_(sys) {}
-  /// Records that one more step subscribes to `topic` (at assembly, once per step).
-  void add_subscriber(const std::string& topic);
+  /// Records that `step` subscribes to `topic` (at assembly, once per pair).
+  void add_subscriber(const std::string& topic, const std::string& step);
+  void attach(rocks::queue_store* queue, runtime_metrics* metrics) {
+    queue_ = queue;
+    metrics_ = metrics;
+  }
+  rocks::queue_store& queue() { return *queue_; }
   /// The group of `topic` (created on first use).
   caf::group group(const std::string& topic);
-  /// Publishes to every subscriber of msg.topic; returns how many got it.
-  std::size_t publish(event_msg msg);
-  /// Deliveries published and not yet finished (handled or given up).
-  std::int64_t in_flight() const { return in_flight_.load(); }
-  void finished() { in_flight_.fetch_sub(1); }
+  /// The deliveries of one emit: one per subscribing step, sharing a new
+  /// message id (empty when nobody subscribes).
+  std::vector<queued_event> deliveries(const std::string& topic, json data,
+                                       const std::string& trace_id,
+                                       const std::string& message_group_id) const;
+  /// Commits `w` (group commit); once it is durable publishes the new
+  /// deliveries to their topics' groups, then calls `done` with "" or the
+  /// error. `done` runs on the queue's writer thread: keep it short.
+  void commit(rocks::queue_write w, std::function<void(const std::string&)> done);
+  /// Publishes deliveries already in the queue (one batch per topic).
+  void publish(std::vector<queued_event> entries);
+
+  /// Handler invocations of event steps running now (for drain at stop).
+  std::atomic<std::int64_t> running{0};
 
 private:
   caf::actor_system& sys_;
+  rocks::queue_store* queue_ = nullptr;
+  runtime_metrics* metrics_ = nullptr;
   mutable std::mutex mtx_;
-  std::map<std::string, std::pair<caf::group, std::size_t>> topics_;
-  std::atomic<std::int64_t> in_flight_{0};
+  std::map<std::string, std::pair<caf::group, std::vector<std::string>>> topics_;
 };
 
 struct runtime_services {
   const project_config* project = nullptr;
   state_store* state = nullptr;
   topic_bus* topics = nullptr;
+  runtime_metrics* metrics = nullptr;
   /// Every validated step by name; fixed once the runtime started.
   std::unordered_map<std::string, step_config> steps;
   /// Native handlers by step name.
   std::unordered_map<std::string, step_definition> native;
+  /// The actor of each step that has one, by name (fixed once started).
+  std::unordered_map<std::string, actor_slot*> step_slots;
 };
 
 /// A random trace id (UUID v4 text) and a random message id.

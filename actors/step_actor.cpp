@@ -1,7 +1,8 @@
 #include "actors/step_actor.hpp"
 
-#include <deque>
+#include <memory>
 #include <random>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 
@@ -11,6 +12,8 @@
 #include "actors/native_context.hpp"
 #include "actors/services.hpp"
 #include "actors/supervisor.hpp"
+#include "adapters/rocksdb/queue_store.hpp"
+#include "core/json_schema.hpp"
 #include "core/log.hpp"
 
 namespace motia {
@@ -22,8 +25,21 @@ struct step_state {
   const step_config* cfg = nullptr;
   const step_definition* native = nullptr; ///< null for worker steps
   actor_slot* pool = nullptr;
-  unsigned in_flight = 0;
-  std::deque<event_msg> waiting; ///< over the concurrency limit
+  step_metrics* metrics = nullptr;
+  std::shared_ptr<const json_schema> input_schema; ///< event steps with `input`
+  /// Deliveries this actor holds (waiting, running, waiting for a retry), by
+  /// seq. The queue in RocksDB is the truth; this is its working set.
+  std::unordered_map<std::uint64_t, queued_event> held;
+  std::unique_ptr<delivery_scheduler> sched;
+  /// Highest seq taken (from a publish or a scan): a published entry at or
+  /// below it is already held or done.
+  std::uint64_t cursor = 0;
+  /// False while the store may hold entries above `cursor` that were not
+  /// published to this actor (at start, or after the working set was full):
+  /// publishes are then ignored and the store is scanned instead.
+  bool caught_up = false;
+  std::size_t max_held = 1024;
+  bool draining = false;
   std::mt19937_64 rng{std::random_device{}()};
   static inline const char* name = "motia.step";
 };
@@ -72,6 +88,28 @@ void run_in_worker(step_actor* self, invocation inv, Done done) {
           [done](caf::error& e) mutable { done(invocation_result{}, std::move(e)); });
 }
 
+// Commits a native handler's staged emits, then runs `then(error)` on the
+// queue's writer thread. Without emits, runs it at once.
+template <class Then>
+void commit_staged(runtime_services& svc, std::vector<queued_event> staged, Then then) {
+  if (staged.empty())
+    return then(std::string{});
+  rocks::queue_write w;
+  w.enqueue = std::move(staged);
+  svc.topics->commit(std::move(w), std::move(then));
+}
+
+void respond_with(const http::responder_ptr& responder, const json& value,
+                  const std::string& trace, const step_config& cfg) {
+  http::response resp;
+  std::string why;
+  if (!to_http_response(value, resp, why)) {
+    write_step_log("error", "api handler returned an invalid response", {{"error", why}}, trace, cfg);
+    return responder->send(error_response(500, "invalid_response", why, trace));
+  }
+  responder->send(std::move(resp));
+}
+
 void respond_api(step_actor* self, const http::responder_ptr& responder, const json& value,
                  const caf::error& err, const std::string& trace) {
   auto& cfg = *self->state.cfg;
@@ -85,19 +123,14 @@ void respond_api(step_actor* self, const http::responder_ptr& responder, const j
       return responder->send(error_response(503, "unavailable", "the step's worker is unavailable", trace));
     return responder->send(error_response(500, "handler_failed", "internal server error", trace));
   }
-  http::response resp;
-  std::string why;
-  if (!to_http_response(value, resp, why)) {
-    write_step_log("error", "api handler returned an invalid response", {{"error", why}}, trace, cfg);
-    return responder->send(error_response(500, "invalid_response", why, trace));
-  }
-  responder->send(std::move(resp));
+  respond_with(responder, value, trace, cfg);
 }
 
 void handle_api(step_actor* self, api_call& call) {
   auto& st = self->state;
   if (st.native) {
-    native_context ctx(*st.svc, *st.cfg, call.trace_id, 1, {});
+    std::vector<queued_event> staged;
+    native_context ctx(*st.svc, *st.cfg, call.trace_id, 1, {}, staged);
     api_request req;
     req.path_params = call.request["pathParams"];
     req.query_params = call.request["queryParams"];
@@ -107,8 +140,22 @@ void handle_api(step_actor* self, api_call& call) {
     api_response resp;
     auto err = run_native([&] { resp = st.native->api(req, ctx); });
     json value = {{"status", resp.status}, {"headers", resp.headers}, {"body", resp.body}};
-    respond_api(self, call.responder, value,
-                err.empty() ? caf::error{} : make_error(errc::handler_failed, err), call.trace_id);
+    if (!err.empty()) {
+      respond_api(self, call.responder, value, make_error(errc::handler_failed, err), call.trace_id);
+      return;
+    }
+    // The response goes out once the emitted events are durable: a client
+    // that got its 200 never loses the events behind it.
+    commit_staged(*st.svc, std::move(staged),
+                  [responder = call.responder, value = std::move(value), trace = call.trace_id,
+                   cfg = st.cfg](const std::string& e) {
+                    if (e.empty())
+                      return respond_with(responder, value, trace, *cfg);
+                    write_step_log("error", "emitted events could not be stored",
+                                   {{"error", e}}, trace, *cfg);
+                    responder->send(error_response(503, "unavailable",
+                                                   "the emitted events could not be stored", trace));
+                  });
     return;
   }
   auto inv = make_invocation(st, std::move(call.request), call.trace_id, 1, {});
@@ -119,78 +166,209 @@ void handle_api(step_actor* self, api_call& call) {
                 });
 }
 
-// The same doubling, cap and jitter as supervisor restarts; a fixed backoff is
-// the degenerate case (max = min, no jitter).
-std::chrono::milliseconds retry_delay(step_state& st, unsigned attempt) {
-  constexpr std::chrono::milliseconds cap{3'600'000};
-  auto& q = st.cfg->queue;
-  supervision_settings s;
-  s.backoff_min = std::min(q.backoff_delay, cap);
-  s.backoff_max = q.exponential ? cap : s.backoff_min;
-  s.jitter = q.exponential ? 0.2 : 0.0;
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  return restart_backoff(s, attempt, unit(st.rng));
+void pump(step_actor* self);
+void load(step_actor* self);
+
+double unit_draw(step_state& st) {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(st.rng);
 }
 
-void start_event(step_actor* self, event_msg ev);
-
-void event_done(step_actor* self, event_msg ev, const caf::error& err) {
+// Moves a delivery to the dead-letter store (one atomic write) and forgets it.
+void bury(step_actor* self, queued_event e, const std::string& why, bool invalid) {
   auto& st = self->state;
-  --st.in_flight;
-  if (!err) {
-    st.svc->topics->finished();
-  } else if (ev.attempt <= st.cfg->queue.max_retries) {
-    auto delay = retry_delay(st, ev.attempt);
-    write_step_log("warn", "event handler failed, retrying",
-                   {{"error", describe(err)}, {"attempt", ev.attempt}, {"retryInMs", delay.count()},
-                    {"topic", ev.topic}, {"messageId", ev.message_id}},
-                   ev.trace_id, *st.cfg);
-    ++ev.attempt;
-    self->delayed_send(self, delay, event_atom::value, std::move(ev));
+  e.last_error = why;
+  e.failed_at_ms = unix_ms_now();
+  write_step_log("error", invalid ? "event input is invalid; dead-lettered"
+                                  : "event handler failed after its last attempt; dead-lettered",
+                 {{"error", why}, {"attempts", e.attempts}, {"topic", e.topic},
+                  {"messageId", e.message_id}, {"deadLetterId", std::to_string(e.seq)}},
+                 e.trace_id, *st.cfg);
+  st.metrics->dead_lettered++;
+  if (invalid)
+    st.metrics->invalid_input++;
+  rocks::queue_write w;
+  w.bury.push_back(std::move(e));
+  w.done = [](std::vector<queued_event>&, const std::string& err) {
+    if (!err.empty()) // still in `queue`: delivered again after a restart
+      log::error("dead-lettering failed; the delivery stays queued", {{"error", err}});
+  };
+  st.svc->topics->queue().submit(std::move(w));
+}
+
+// Takes a delivery into the working set (or dead-letters invalid input).
+void accept(step_actor* self, queued_event e) {
+  auto& st = self->state;
+  if (st.held.count(e.seq) != 0)
+    return;
+  if (st.input_schema) {
+    std::vector<std::string> problems;
+    if (!st.input_schema->validate(e.data, problems)) {
+      std::string why = "input does not match the step's input schema: ";
+      for (std::size_t i = 0; i < problems.size(); ++i)
+        why += (i ? "; " : "") + problems[i];
+      return bury(self, std::move(e), why, true);
+    }
+  }
+  auto seq = e.seq;
+  auto group = e.message_group_id;
+  auto wait = e.retry_at_ms - unix_ms_now();
+  st.held.emplace(seq, std::move(e));
+  if (wait > 0) { // a retry still pending when it was loaded from the store
+    st.sched->claim(group);
+    self->delayed_send(self, std::chrono::milliseconds(wait), retry_atom::value, seq);
   } else {
-    write_step_log("error", "event handler failed after its last attempt",
-                   {{"error", describe(err)}, {"attempts", ev.attempt}, {"topic", ev.topic},
-                    {"messageId", ev.message_id}, {"data", ev.data}},
-                   ev.trace_id, *st.cfg);
-    st.svc->topics->finished();
-  }
-  while (!st.waiting.empty() && st.in_flight < st.cfg->queue.concurrency) {
-    auto next = std::move(st.waiting.front());
-    st.waiting.pop_front();
-    start_event(self, std::move(next));
+    st.sched->push(seq, group);
   }
 }
 
-void start_event(step_actor* self, event_msg ev) {
+void finish(step_actor* self, std::uint64_t seq, const caf::error& err,
+            std::vector<queued_event> staged);
+
+void start(step_actor* self, std::uint64_t seq) {
   auto& st = self->state;
-  ++st.in_flight;
+  auto& e = st.held.at(seq);
+  st.metrics->started++;
+  st.svc->topics->running++;
   if (st.native) {
-    native_context ctx(*st.svc, *st.cfg, ev.trace_id, ev.attempt, ev.message_id);
-    auto err = run_native([&] { st.native->event(ev.data, ctx); });
-    event_done(self, std::move(ev), err.empty() ? caf::error{} : make_error(errc::handler_failed, err));
+    std::vector<queued_event> staged;
+    native_context ctx(*st.svc, *st.cfg, e.trace_id, e.attempts + 1, e.message_id, staged);
+    auto err = run_native([&] { st.native->event(e.data, ctx); });
+    finish(self, seq, err.empty() ? caf::error{} : make_error(errc::handler_failed, err),
+           std::move(staged));
     return;
   }
-  auto inv = make_invocation(st, ev.data, ev.trace_id, ev.attempt, ev.message_id);
-  run_in_worker(self, std::move(inv), [self, ev = std::move(ev)](invocation_result, caf::error e) mutable {
-    event_done(self, std::move(ev), e);
+  auto inv = make_invocation(st, e.data, e.trace_id, e.attempts + 1, e.message_id);
+  run_in_worker(self, std::move(inv), [self, seq](invocation_result, caf::error err) {
+    finish(self, seq, err, {});
   });
+}
+
+// The delivery is over for good: forget it and take more from the store.
+void release(step_actor* self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto it = st.held.find(seq);
+  if (it == st.held.end())
+    return;
+  st.sched->finished(it->second.message_group_id);
+  st.held.erase(it);
+  if (!st.caught_up && st.held.size() <= st.max_held / 2)
+    load(self);
+  pump(self);
+}
+
+void finish(step_actor* self, std::uint64_t seq, const caf::error& err,
+            std::vector<queued_event> staged) {
+  auto& st = self->state;
+  st.svc->topics->running--;
+  auto it = st.held.find(seq);
+  if (it == st.held.end())
+    return;
+  auto& e = it->second;
+  if (!err) {
+    st.metrics->succeeded++;
+    rocks::queue_write w;
+    w.ack.emplace_back(st.cfg->name, seq);
+    if (staged.empty()) {
+      // Losing an ack in a power cut only means one more delivery.
+      w.must_sync = false;
+      st.svc->topics->queue().submit(std::move(w));
+      return release(self, seq);
+    }
+    // The emits and the ack commit together; the slot is freed once they did.
+    w.enqueue = std::move(staged);
+    auto me = caf::actor_cast<caf::actor>(self);
+    st.svc->topics->commit(std::move(w), [me, seq](const std::string& e) {
+      caf::anon_send(me, committed_atom::value, seq, e);
+    });
+    return;
+  }
+  ++e.attempts;
+  e.last_error = describe(err);
+  if (e.attempts > st.cfg->queue.max_retries) {
+    auto dead = std::move(e);
+    st.sched->finished(dead.message_group_id);
+    st.held.erase(it);
+    bury(self, std::move(dead), describe(err), false);
+    if (!st.caught_up && st.held.size() <= st.max_held / 2)
+      load(self);
+    return pump(self);
+  }
+  auto delay = retry_delay(st.cfg->queue, e.attempts, unit_draw(st));
+  e.retry_at_ms = unix_ms_now() + delay.count();
+  st.metrics->retried++;
+  write_step_log("warn", "event handler failed, retrying",
+                 {{"error", e.last_error}, {"attempt", e.attempts}, {"retryInMs", delay.count()},
+                  {"topic", e.topic}, {"messageId", e.message_id}},
+                 e.trace_id, *st.cfg);
+  // The attempt count is persisted before the retry, so a crash cannot reset it.
+  rocks::queue_write w;
+  w.update.push_back(e);
+  st.svc->topics->queue().submit(std::move(w));
+  st.sched->retry_wait(e.message_group_id);
+  self->delayed_send(self, delay, retry_atom::value, seq);
+  pump(self);
+}
+
+void pump(step_actor* self) {
+  auto& st = self->state;
+  while (!st.draining)
+    if (auto seq = st.sched->next())
+      start(self, *seq);
+    else
+      break;
+}
+
+// Takes pending entries above the cursor from the store into the working set.
+void load(step_actor* self) {
+  auto& st = self->state;
+  if (st.held.size() >= st.max_held)
+    return;
+  const auto want = st.max_held - st.held.size();
+  auto entries = st.svc->topics->queue().pending(st.cfg->name, st.cursor, want);
+  st.caught_up = entries.size() < want;
+  for (auto& e : entries) {
+    st.cursor = std::max(st.cursor, e.seq);
+    accept(self, std::move(e));
+  }
+}
+
+void on_published(step_actor* self, const delivery_batch& batch) {
+  auto& st = self->state;
+  for (auto& e : *batch) {
+    if (e.step != st.cfg->name || e.seq <= st.cursor)
+      continue;
+    if (!st.caught_up)
+      continue; // the next scan finds it in the store
+    if (st.held.size() >= st.max_held) {
+      st.caught_up = false;
+      continue;
+    }
+    st.cursor = e.seq;
+    accept(self, e);
+  }
+  pump(self);
 }
 
 void handle_cron(step_actor* self, const std::string& trace) {
   auto& st = self->state;
-  auto report = [self, trace](const caf::error& e) {
-    if (e)
-      write_step_log("error", "cron handler failed", {{"error", describe(e)}}, trace,
-                     *self->state.cfg);
+  auto report = [cfg = st.cfg, trace](const std::string& e) {
+    if (!e.empty())
+      write_step_log("error", "cron handler failed", {{"error", e}}, trace, *cfg);
   };
   if (st.native) {
-    native_context ctx(*st.svc, *st.cfg, trace, 1, {});
+    std::vector<queued_event> staged;
+    native_context ctx(*st.svc, *st.cfg, trace, 1, {}, staged);
     auto err = run_native([&] { st.native->cron(ctx); });
-    report(err.empty() ? caf::error{} : make_error(errc::handler_failed, err));
+    if (!err.empty())
+      return report(err);
+    commit_staged(*st.svc, std::move(staged), report);
     return;
   }
   run_in_worker(self, make_invocation(st, nullptr, trace, 1, {}),
-                [report](invocation_result, caf::error e) { report(e); });
+                [report](invocation_result, caf::error e) {
+                  if (e)
+                    report(describe(e));
+                });
 }
 
 caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_config* cfg,
@@ -199,21 +377,47 @@ caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_conf
   st.svc = svc;
   st.cfg = cfg;
   st.pool = pool;
+  st.metrics = svc->metrics->of(cfg->name);
+  st.sched = std::make_unique<delivery_scheduler>(cfg->queue.concurrency, cfg->queue.fifo);
+  st.max_held = std::max<std::size_t>(1024, 4 * cfg->queue.concurrency);
   if (auto it = svc->native.find(cfg->name); it != svc->native.end())
     st.native = &it->second;
+  if (cfg->kind == step_kind::event && cfg->input_schema.is_object()) {
+    std::string err;
+    st.input_schema = json_schema::compile(cfg->input_schema, err);
+    if (!st.input_schema)
+      write_step_log("warn", "the step's input schema cannot be used; input is not validated",
+                     {{"error", err}}, "", *cfg);
+  }
   for (auto& topic : cfg->subscribes)
     self->join(svc->topics->group(topic));
+  // After joining: whatever was committed before is found by this scan, what
+  // is committed after arrives as a publish.
+  if (cfg->kind == step_kind::event) {
+    load(self);
+    pump(self);
+  }
   self->set_default_handler(caf::drop);
   return {
     [self](api_atom, api_call& call) { handle_api(self, call); },
-    [self](event_atom, event_msg& ev) {
+    [self](event_atom, const delivery_batch& batch) { on_published(self, batch); },
+    [self](retry_atom, std::uint64_t seq) {
       auto& st = self->state;
-      if (st.in_flight < st.cfg->queue.concurrency)
-        start_event(self, std::move(ev));
-      else
-        st.waiting.push_back(std::move(ev));
+      if (st.held.count(seq) == 0)
+        return;
+      st.sched->retry_ready(seq);
+      pump(self);
+    },
+    [self](committed_atom, std::uint64_t seq, const std::string& err) {
+      if (err.empty())
+        return release(self, seq);
+      // Nothing of the handler's result was stored: run it again.
+      auto& st = self->state;
+      st.svc->topics->running++; // finish() counts it down
+      finish(self, seq, make_error(errc::unavailable, "events could not be stored: " + err), {});
     },
     [self](cron_atom, const std::string& trace) { handle_cron(self, trace); },
+    [self](drain_atom) { self->state.draining = true; },
     [](ready_atom) { return true; },
   };
 }

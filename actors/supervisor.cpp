@@ -13,18 +13,6 @@
 
 namespace motia {
 
-std::chrono::milliseconds restart_backoff(const supervision_settings& s, unsigned n,
-                                          double unit_random) {
-  double base = static_cast<double>(s.backoff_min.count());
-  for (unsigned i = 1; i < n && base < static_cast<double>(s.backoff_max.count()); ++i)
-    base *= 2;
-  base = std::min(base, static_cast<double>(s.backoff_max.count()));
-  double factor = 1.0 + s.jitter * (2.0 * unit_random - 1.0);
-  // Round, not truncate: 1000 * 0.93 is 929.99.. in doubles, which would
-  // undercut the documented lower bound (1 - jitter) * base.
-  return std::chrono::milliseconds(std::llround(base * factor));
-}
-
 namespace {
 
 struct child_state {
@@ -89,7 +77,10 @@ void schedule_restart(sup_actor* self, std::size_t idx, const caf::error& reason
     c.consecutive = 0;
   ++c.consecutive;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  auto delay = restart_backoff(st.policy.limits, c.consecutive, unit(st.rng));
+  auto delay = restart_backoff(c.spec.backoff ? *c.spec.backoff : st.policy.limits, c.consecutive,
+                               unit(st.rng));
+  if (st.policy.restarts)
+    ++*st.policy.restarts;
   log::warn("child exited, restarting",
             {{"component", "supervisor"}, {"supervisor", st.policy.name}, {"child", c.spec.id},
              {"reason", describe(reason)}, {"restartIn", delay.count()},
@@ -135,6 +126,8 @@ void on_child_down(sup_actor* self, const caf::down_msg& dm) {
                {{"component", "supervisor"}, {"supervisor", st.policy.name},
                 {"child", it->spec.id}, {"maxRestarts", st.policy.limits.max_restarts},
                 {"periodMs", st.policy.limits.period.count()}});
+    if (st.policy.escalations)
+      ++*st.policy.escalations;
     st.shutting_down = true;
     stop_all(self);
     self->quit(make_error(errc::unavailable, "restart intensity exceeded for " + it->spec.id));

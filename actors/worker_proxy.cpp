@@ -12,6 +12,7 @@
 #include "actors/worker.hpp"
 #include "adapters/process/io_runtime.hpp"
 #include "adapters/process/worker_process.hpp"
+#include "adapters/rocksdb/queue_store.hpp"
 #include "bindings/protocol/frame.hpp"
 #include "core/log.hpp"
 
@@ -155,6 +156,11 @@ void on_result(proxy_actor* self, json& msg) {
   pump(self);
 }
 
+// An update op that does not fit the stored value (answered `bad_update`).
+struct bad_update : step_error {
+  using step_error::step_error;
+};
+
 json state_call(state_store& store, const std::string& op, const json& args) {
   auto group = args.value("group", std::string{});
   auto key = args.value("key", std::string{});
@@ -176,6 +182,14 @@ json state_call(state_store& store, const std::string& op, const json& args) {
   }
   if (op == "state.getGroup")
     return store.get_group(group);
+  if (op == "state.update") {
+    try {
+      auto ch = store.update(group, key, args.contains("ops") ? args["ops"] : json());
+      return {{"old_value", ch.old_value}, {"new_value", ch.new_value}};
+    } catch (const std::invalid_argument& e) {
+      throw bad_update(e.what());
+    }
+  }
   if (op == "state.clear") {
     store.clear(group);
     return nullptr;
@@ -200,15 +214,27 @@ void on_call(proxy_actor* self, json& msg) {
   if (op == "emit") {
     auto topic = args.value("topic", std::string{});
     auto group = args.value("messageGroupId", std::string{});
+    std::vector<queued_event> entries;
     auto err = emit_from_step(*st.svc, *inv->second.cfg, topic, std::move(args["data"]), group,
-                              inv->second.trace_id);
+                              inv->second.trace_id, entries);
     if (!err.empty())
       return reply_error(topic.empty() ? "bad_input" : "undeclared_emit", err);
-    return send_frame(self, {{"t", "reply"}, {"id", id}, {"ok", true}, {"value", nullptr}});
+    if (entries.empty())
+      return send_frame(self, {{"t", "reply"}, {"id", id}, {"ok", true}, {"value", nullptr}});
+    // The worker's `await emit` resolves once the deliveries are in the WAL.
+    rocks::queue_write w;
+    w.enqueue = std::move(entries);
+    auto me = caf::actor_cast<caf::actor>(self);
+    st.svc->topics->commit(std::move(w), [me, id](const std::string& e) {
+      caf::anon_send(me, emitted_atom::value, id, e);
+    });
+    return;
   }
   try {
     auto value = state_call(*st.svc->state, op, args);
     send_frame(self, {{"t", "reply"}, {"id", id}, {"ok", true}, {"value", std::move(value)}});
+  } catch (const bad_update& e) {
+    reply_error("bad_update", e.what());
   } catch (const step_error& e) {
     reply_error("bad_input", e.what());
   } catch (const std::exception& e) {
@@ -312,6 +338,12 @@ caf::behavior proxy_impl(proxy_actor* self, runtime_services* svc, io::io_runtim
       return rp;
     },
     [self](frame_atom, const std::string& bytes) { on_frame(self, bytes); },
+    [self](emitted_atom, std::uint64_t call_id, const std::string& err) {
+      if (err.empty())
+        return send_frame(self, {{"t", "reply"}, {"id", call_id}, {"ok", true}, {"value", nullptr}});
+      send_frame(self, {{"t", "reply"}, {"id", call_id}, {"ok", false},
+                        {"error", {{"code", "storage_error"}, {"message", err}}}});
+    },
     [self](closed_atom, const std::string& reason) { die(self, "connection closed: " + reason); },
     [self](exited_atom, int code, int sig) {
       die(self, sig ? fmt::format("process killed by signal {}", sig)

@@ -79,6 +79,18 @@ public:
       return section(*v, where_ + "." + key, err_);
     return std::nullopt;
   }
+  bool has(const char* key) const { return obj_.is_object() && obj_.contains(key); }
+  const std::string& where() const { return where_; }
+  /// Every member, marked as consumed (for maps keyed by user names).
+  std::vector<std::pair<std::string, const json*>> items() {
+    std::vector<std::pair<std::string, const json*>> out;
+    if (obj_.is_object())
+      for (auto& [k, v] : obj_.items()) {
+        seen_.insert(k);
+        out.emplace_back(k, &v);
+      }
+    return out;
+  }
   void fail(std::string msg) {
     if (err_.empty())
       err_ = fmt::format("{}: {}", where_, msg);
@@ -99,12 +111,74 @@ private:
   std::set<std::string> seen_;
 };
 
-void read_supervision(section& s, supervision_settings& out) {
-  s.number("maxRestarts", out.max_restarts, 0, 1e6);
-  s.millis("periodMs", out.period, 1, 86'400'000);
+void read_backoff(section& s, supervision_settings& out) {
   s.millis("backoffMinMs", out.backoff_min, 0, 3'600'000);
   s.millis("backoffMaxMs", out.backoff_max, 0, 3'600'000);
   s.number("jitter", out.jitter, 0, 1);
+  if (out.backoff_max < out.backoff_min)
+    s.fail("'backoffMaxMs' must not be below 'backoffMinMs'");
+}
+
+void read_limits(section& s, supervision_settings& out) {
+  s.number("maxRestarts", out.max_restarts, 0, 1e6);
+  s.millis("periodMs", out.period, 1, 86'400'000);
+  read_backoff(s, out);
+}
+
+void read_supervisor(section& s, const supervision_settings& base, supervisor_settings& out) {
+  out.limits = base;
+  std::string strategy;
+  s.string("strategy", strategy);
+  if (strategy == "one_for_all")
+    out.strategy = restart_strategy::one_for_all;
+  else if (strategy == "rest_for_one")
+    out.strategy = restart_strategy::rest_for_one;
+  else if (!strategy.empty() && strategy != "one_for_one")
+    s.fail("'strategy' must be one_for_one, one_for_all or rest_for_one");
+  read_limits(s, out.limits);
+  s.finish();
+}
+
+void read_children(section& s, const supervision_settings& base,
+                   std::map<std::string, child_policy>& out, std::string& err) {
+  // Keys are names chosen by the user: walk them all, none is "unknown".
+  for (auto& [name, v] : s.items()) {
+    section c(*v, s.where() + "." + name, err);
+    child_policy p;
+    std::string restart;
+    c.string("restart", restart);
+    if (restart == "transient")
+      p.restart = restart_type::transient;
+    else if (restart == "temporary")
+      p.restart = restart_type::temporary;
+    else if (!restart.empty() && restart != "permanent")
+      c.fail("'restart' must be permanent, transient or temporary");
+    if (c.has("backoffMinMs") || c.has("backoffMaxMs") || c.has("jitter")) {
+      supervision_settings b = base;
+      read_backoff(c, b);
+      p.backoff = b;
+    }
+    c.finish();
+    out[name] = p;
+  }
+}
+
+void read_supervision(section& s, project_config& c, std::string& err) {
+  read_limits(s, c.supervision);
+  c.steps_supervisor.limits = c.supervision;
+  c.workers_supervisor.limits = c.supervision;
+  if (auto t = s.child("steps"))
+    read_supervisor(*t, c.supervision, c.steps_supervisor);
+  if (auto t = s.child("workers"))
+    read_supervisor(*t, c.supervision, c.workers_supervisor);
+  if (auto t = s.child("step"))
+    read_children(*t, c.supervision, c.step_policies, err);
+  if (auto t = s.child("worker")) {
+    read_children(*t, c.supervision, c.worker_policies, err);
+    for (auto& [lang, p] : c.worker_policies)
+      if (lang != "node" && lang != "python")
+        t->fail(fmt::format("'{}' is not a worker language (node, python)", lang));
+  }
   s.finish();
 }
 
@@ -146,7 +220,7 @@ void read_file(const json& doc, project_config& c, std::string& err) {
     w->finish();
   }
   if (auto s = top.child("supervision"))
-    read_supervision(*s, c.supervision);
+    read_supervision(*s, c, err);
   if (auto s = top.child("shutdown")) {
     s->millis("drainTimeoutMs", c.drain_timeout, 0, 3'600'000);
     s->finish();
@@ -154,6 +228,16 @@ void read_file(const json& doc, project_config& c, std::string& err) {
   if (auto e = top.child("events")) {
     e->millis("timeoutMs", c.event_timeout, 1, 86'400'000);
     e->finish();
+  }
+  if (auto a = top.child("admin")) {
+    if (auto v = a->take("enabled")) {
+      if (!v->is_boolean())
+        a->fail("'enabled' must be true or false");
+      else
+        c.admin_enabled = v->get<bool>();
+    }
+    a->string("token", c.admin_token);
+    a->finish();
   }
   if (auto l = top.child("log")) {
     l->string("level", c.log_level);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,25 @@ struct supervision_settings {
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{10'000};
   double jitter = 0.2; ///< +- fraction of each backoff
+};
+
+enum class restart_strategy { one_for_one, one_for_all, rest_for_one };
+
+/// permanent: always restarted; transient: restarted only after an abnormal
+/// exit; temporary: never restarted.
+enum class restart_type { permanent, transient, temporary };
+
+/// One supervisor: how it restarts its children and how many restarts it
+/// allows before it gives up and escalates.
+struct supervisor_settings {
+  restart_strategy strategy = restart_strategy::one_for_one;
+  supervision_settings limits;
+};
+
+/// One supervised child (a step, or a language's worker processes).
+struct child_policy {
+  restart_type restart = restart_type::permanent;
+  std::optional<supervision_settings> backoff; ///< unset: the supervisor's
 };
 
 struct worker_settings {
@@ -45,8 +65,14 @@ struct project_config {
   std::chrono::milliseconds api_timeout{30'000}; ///< default api handler deadline
   std::chrono::milliseconds event_timeout{60'000}; ///< default event handler deadline
   std::string log_level = "info";
+  bool admin_enabled = true;  ///< the /_motia/ endpoints (docs/admin.md)
+  std::string admin_token;    ///< when set, admin calls need `Bearer <token>`
   worker_settings node;
-  supervision_settings supervision;
+  supervision_settings supervision; ///< defaults of both supervisors
+  supervisor_settings steps_supervisor;
+  supervisor_settings workers_supervisor;
+  std::map<std::string, child_policy> step_policies;   ///< by step name
+  std::map<std::string, child_policy> worker_policies; ///< by language ("node")
 };
 
 /// Loads `root/motia-actors.json` if present (unknown keys and wrong types are

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   g++ cmake ninja-build ccache pkg-config curl python3
-  libcaf-dev libboost-dev libboost-test-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev
+  libcaf-dev libboost-dev libboost-test-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev libvalijson-dev
   librocksdb-dev libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev
   wrk
 )

@@ -2,6 +2,9 @@
 
 #include <map>
 #include <mutex>
+#include <stdexcept>
+
+#include "core/state_update.hpp"
 
 namespace motia {
 
@@ -32,6 +35,23 @@ public:
     state_change change{std::move(slot), value};
     slot = value;
     return change;
+  }
+
+  state_change update(const std::string& group, const std::string& key,
+                      const json& ops) override {
+    check_group(group);
+    std::lock_guard<std::mutex> guard(mu_);
+    auto g = groups_.find(group);
+    json old;
+    if (g != groups_.end())
+      if (auto it = g->second.find(key); it != g->second.end())
+        old = it->second;
+    json next = old;
+    std::string err;
+    if (!apply_update_ops(next, ops, err))
+      throw std::invalid_argument(err);
+    groups_[group][key] = next;
+    return {std::move(old), std::move(next)};
   }
 
   std::optional<json> del(const std::string& group, const std::string& key) override {

@@ -4,12 +4,14 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/snapshot.h>
 #include <rocksdb/write_batch.h>
 
+#include "core/state_update.hpp"
 #include "motia/state_store.hpp"
 
 // Layout of column family `state` (docs/formats/rocksdb.md):
@@ -72,6 +74,22 @@ public:
     auto old = read(k);
     check(raw_->Put(db_.write_options(), cf_, k, bytes), "put");
     return {old ? std::move(*old) : json(), value};
+  }
+
+  state_change update(const std::string& group, const std::string& key,
+                      const json& ops) override {
+    check_group(group);
+    const std::string k = row_key(group, key);
+    std::lock_guard<std::mutex> guard(stripe(k));
+    auto old = read(k);
+    json next = old ? *old : json();
+    std::string err;
+    if (!apply_update_ops(next, ops, err))
+      throw std::invalid_argument(err);
+    std::string bytes;
+    json::to_msgpack(next, bytes);
+    check(raw_->Put(db_.write_options(), cf_, k, bytes), "put");
+    return {old ? std::move(*old) : json(), std::move(next)};
   }
 
   std::optional<json> del(const std::string& group, const std::string& key) override {

@@ -40,6 +40,13 @@ public:
   virtual state_change set(const std::string& group, const std::string& key,
                            const json& value) = 0;
 
+  /// Applies Motia 1.0 update ops to the value under (group, key) (a missing
+  /// key starts as `{}`) and stores the result, with no other write to the
+  /// key in between (docs/protocol.md, `state.update`). Throws
+  /// std::invalid_argument when an op does not fit; then nothing is written.
+  virtual state_change update(const std::string& group, const std::string& key,
+                              const json& ops) = 0;
+
   /// Removes (group, key); returns the removed value or std::nullopt.
   virtual std::optional<json> del(const std::string& group,
                                   const std::string& key) = 0;

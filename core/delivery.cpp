@@ -1,0 +1,168 @@
+#include "core/delivery.hpp"
+
+#include <algorithm>
+
+#include "core/backoff.hpp"
+
+namespace motia {
+
+namespace {
+constexpr int record_version = 1;
+} // namespace
+
+std::string encode_queued_event(const queued_event& e) {
+  json j = {{"v", record_version},
+            {"step", e.step},
+            {"topic", e.topic},
+            {"data", e.data},
+            {"traceId", e.trace_id},
+            {"messageGroupId", e.message_group_id},
+            {"messageId", e.message_id},
+            {"attempts", e.attempts},
+            {"enqueuedAt", e.enqueued_at_ms}};
+  if (e.retry_at_ms != 0)
+    j["retryAt"] = e.retry_at_ms;
+  if (!e.last_error.empty())
+    j["lastError"] = e.last_error;
+  if (e.failed_at_ms != 0)
+    j["failedAt"] = e.failed_at_ms;
+  std::string out;
+  json::to_msgpack(j, out);
+  return out;
+}
+
+bool decode_queued_event(std::string_view bytes, queued_event& out, std::string& err) {
+  json j = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
+  if (!j.is_object() || j.value("v", 0) != record_version) {
+    err = "not a version-1 queue record";
+    return false;
+  }
+  try {
+    out.step = j.at("step").get<std::string>();
+    out.topic = j.at("topic").get<std::string>();
+    out.data = std::move(j["data"]);
+    out.trace_id = j.value("traceId", std::string{});
+    out.message_group_id = j.value("messageGroupId", std::string{});
+    out.message_id = j.value("messageId", std::string{});
+    out.attempts = j.value("attempts", 0u);
+    out.enqueued_at_ms = j.value("enqueuedAt", std::int64_t{0});
+    out.retry_at_ms = j.value("retryAt", std::int64_t{0});
+    out.last_error = j.value("lastError", std::string{});
+    out.failed_at_ms = j.value("failedAt", std::int64_t{0});
+  } catch (const json::exception& e) {
+    err = std::string("bad queue record: ") + e.what();
+    return false;
+  }
+  return true;
+}
+
+json to_json(const queued_event& e) {
+  json j = {{"id", std::to_string(e.seq)},
+            {"step", e.step},
+            {"topic", e.topic},
+            {"data", e.data},
+            {"traceId", e.trace_id},
+            {"messageId", e.message_id},
+            {"attempts", e.attempts},
+            {"enqueuedAt", e.enqueued_at_ms}};
+  if (!e.message_group_id.empty())
+    j["messageGroupId"] = e.message_group_id;
+  if (!e.last_error.empty())
+    j["lastError"] = e.last_error;
+  if (e.failed_at_ms != 0)
+    j["failedAt"] = e.failed_at_ms;
+  return j;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::chrono::milliseconds retry_delay(const queue_settings& q, unsigned failed,
+                                      double unit_random) {
+  constexpr std::chrono::milliseconds cap{3'600'000};
+  supervision_settings s;
+  s.backoff_min = std::min(q.backoff_delay, cap);
+  s.backoff_max = q.exponential ? cap : s.backoff_min;
+  s.jitter = q.exponential ? 0.2 : 0.0;
+  return restart_backoff(s, std::max(failed, 1u), unit_random);
+}
+
+delivery_scheduler::delivery_scheduler(unsigned concurrency, bool fifo)
+    : concurrency_(std::max(concurrency, 1u)), fifo_(fifo) {}
+
+void delivery_scheduler::push(std::uint64_t seq, const std::string& group) {
+  ++waiting_;
+  if (!fifo_) {
+    ready_.push_back(seq);
+    return;
+  }
+  auto& q = groups_[group];
+  q.push_back(seq);
+  if (q.size() == 1 && busy_.count(group) == 0)
+    ready_groups_.push_back(group);
+}
+
+std::optional<std::uint64_t> delivery_scheduler::next() {
+  if (running_ >= concurrency_)
+    return std::nullopt;
+  std::optional<std::uint64_t> seq;
+  if (!retries_.empty()) {
+    seq = retries_.front();
+    retries_.pop_front();
+  } else if (!fifo_) {
+    if (ready_.empty())
+      return std::nullopt;
+    seq = ready_.front();
+    ready_.pop_front();
+  } else {
+    // A group may be listed twice or be busy by now (claim): skip those; it
+    // is listed again when its running delivery finishes.
+    while (!seq && !ready_groups_.empty()) {
+      auto g = std::move(ready_groups_.front());
+      ready_groups_.pop_front();
+      auto it = groups_.find(g);
+      if (it == groups_.end() || it->second.empty() || busy_.count(g) != 0)
+        continue;
+      seq = it->second.front();
+      it->second.pop_front();
+      if (it->second.empty())
+        groups_.erase(it);
+      busy_.insert(std::move(g));
+    }
+    if (!seq)
+      return std::nullopt;
+  }
+  --waiting_;
+  ++running_;
+  return seq;
+}
+
+void delivery_scheduler::finished(const std::string& group) {
+  if (running_ > 0)
+    --running_;
+  if (!fifo_)
+    return;
+  busy_.erase(group);
+  if (auto it = groups_.find(group); it != groups_.end() && !it->second.empty())
+    ready_groups_.push_back(group);
+}
+
+void delivery_scheduler::retry_wait(const std::string&) {
+  if (running_ > 0)
+    --running_;
+}
+
+void delivery_scheduler::retry_ready(std::uint64_t seq) {
+  ++waiting_;
+  retries_.push_back(seq);
+}
+
+void delivery_scheduler::claim(const std::string& group) {
+  if (fifo_)
+    busy_.insert(group);
+}
+
+} // namespace motia
