@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <rocksdb/db.h>
@@ -215,6 +216,30 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(concurrent_sets_of_one_key_each_see_a_distinct_old
   std::set<long> distinct(seen.begin(), seen.end());
   BOOST_TEST(distinct.size() == seen.size());
   BOOST_TEST(s.groups().size() == std::size_t{threads + 1});
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(update_applies_ops_atomically_and_refuses_bad_ops, Kind, store_kinds) {
+  Kind k;
+  state_store& s = k.store();
+  auto ch = s.update("g", "k", json::parse(R"([{"type":"increment","path":"n","by":2},
+                                              {"type":"set","path":"name","value":"x"}])"));
+  BOOST_TEST(ch.old_value.is_null());
+  BOOST_TEST((ch.new_value == json::parse(R"({"n":2,"name":"x"})")));
+  BOOST_CHECK_THROW(s.update("g", "k", json::parse(R"([{"type":"increment","path":"n"},
+                                                       {"type":"increment","path":"name"}])")),
+                    std::invalid_argument);
+  BOOST_TEST((s.get("g", "k").value_or(json()) == json::parse(R"({"n":2,"name":"x"})")));
+  // Concurrent increments of one counter lose nothing (Motia 0.17's get+set lost 66-73 %).
+  constexpr int threads = 8, per_thread = 250;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&s] {
+      for (int i = 0; i < per_thread; ++i)
+        s.update("g", "counter", json::parse(R"([{"type":"increment","path":"hits"}])"));
+    });
+  for (auto& th : pool)
+    th.join();
+  BOOST_TEST(s.get("g", "counter").value()["hits"].template get<int>() == threads * per_thread);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
