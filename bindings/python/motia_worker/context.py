@@ -1,0 +1,279 @@
+"""The `context` a handler gets, and the `req` of api handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+
+from .wire import error_to_wire, safe_str, to_wire
+
+if TYPE_CHECKING:
+    from .runner import Runner
+
+LEVELS = ("info", "warn", "error", "debug")
+
+
+class CallError(Exception):
+    """A handler call (emit, state) the runtime answered with ``ok: false``.
+
+    `code` is the runtime's error code (``undeclared_emit``, ``bad_update``,
+    ``unavailable``, ...), `message` its text.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}" if code else message)
+        self.code = code
+        self.message = message
+
+
+class StreamsNotSupportedError(NotImplementedError):
+    pass
+
+
+class Request(dict):
+    """Motia's `req`: a dict ``{pathParams, queryParams, body, headers,
+    rawBody}`` whose fields also read as attributes, by their wire names or
+    as Motia 1.0's snake_case ``path_params``, ``query_params``, ``raw_body``.
+    """
+
+    _ALIASES = {"path_params": "pathParams", "query_params": "queryParams", "raw_body": "rawBody"}
+
+    def __getattr__(self, name: str) -> Any:
+        key = self._ALIASES.get(name, name)
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"request has no field {name!r}") from None
+
+
+def make_request(value: Any) -> Request:
+    req = Request(value) if isinstance(value, Mapping) else Request()
+    req.setdefault("pathParams", {})
+    req.setdefault("queryParams", {})
+    req.setdefault("body", None)
+    req.setdefault("headers", {})
+    req.setdefault("rawBody", "")
+    return req
+
+
+class State:
+    """``context.state``: every method sends a call and returns an asyncio
+    future settled by the runtime's reply. An argument of the wrong type
+    raises TypeError at once."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call) -> None:
+        self._call = call
+
+    def get(self, group: str, key: str) -> "asyncio.Future[Any]":
+        return self._call("state.get", {"group": _text("group", group), "key": _text("key", key)})
+
+    def set(self, group: str, key: str, value: Any) -> "asyncio.Future[Any]":
+        return self._call("state.set", {"group": _text("group", group), "key": _text("key", key),
+                                        "value": value})
+
+    def delete(self, group: str, key: str) -> "asyncio.Future[Any]":
+        return self._call("state.delete", {"group": _text("group", group), "key": _text("key", key)})
+
+    def get_group(self, group: str) -> "asyncio.Future[List[Any]]":
+        return self._call("state.getGroup", {"group": _text("group", group)})
+
+    getGroup = get_group
+    list = get_group  # Motia 1.0's name
+
+    def clear(self, group: str) -> "asyncio.Future[None]":
+        return self._call("state.clear", {"group": _text("group", group)})
+
+    def update(self, group: str, key: str, ops: List[Mapping[str, Any]]) -> "asyncio.Future[Any]":
+        """Applies `ops` (``{type, path?, value?, by?}``, type one of set,
+        merge, increment, decrement, remove) atomically to the key's value."""
+        if not isinstance(ops, (list, tuple)) or not all(
+                isinstance(op, Mapping) and isinstance(op.get("type"), str) for op in ops):
+            raise TypeError("state.update: ops must be a list of {type, path?, value?, by?} dicts")
+        return self._call("state.update", {"group": _text("group", group), "key": _text("key", key),
+                                           "ops": list(ops)})
+
+
+def _text(what: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"state: {what} must be a str, not {type(v).__name__}")
+    return v
+
+
+class Logger:
+    """``context.logger``: each call sends one `log` frame; the runtime writes
+    it as a JSON line with the invocation's trace id, step and flows."""
+
+    __slots__ = ("_runner", "_inv")
+
+    def __init__(self, runner: "Runner", inv: int) -> None:
+        self._runner = runner
+        self._inv = inv
+
+    def info(self, msg: Any, fields: Any = None, **kw: Any) -> None:
+        self._runner.log(self._inv, "info", msg, fields, kw)
+
+    def warn(self, msg: Any, fields: Any = None, **kw: Any) -> None:
+        self._runner.log(self._inv, "warn", msg, fields, kw)
+
+    warning = warn
+
+    def error(self, msg: Any, fields: Any = None, **kw: Any) -> None:
+        self._runner.log(self._inv, "error", msg, fields, kw)
+
+    def debug(self, msg: Any, fields: Any = None, **kw: Any) -> None:
+        self._runner.log(self._inv, "debug", msg, fields, kw)
+
+
+def log_frame(inv: Optional[int], level: str, msg: Any, fields: Any = None,
+              extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The `log` frame for one logger call. Never raises: a log line must not
+    break the handler that writes it."""
+    if isinstance(msg, BaseException):
+        if fields is None:
+            fields = {"error": msg}
+        msg = safe_str(msg)
+    frame: Dict[str, Any] = {"t": "log", "level": level, "msg": msg if isinstance(msg, str) else safe_str(msg)}
+    if inv is not None:
+        frame["inv"] = inv
+    if fields is None and not extra:
+        return frame
+    try:
+        plain = to_wire(fields, _error_hook)
+        # `fields` is a map on the wire; keep a lone value rather than drop it.
+        if plain is None:
+            plain = {}
+        elif not isinstance(plain, dict):
+            plain = {"value": plain}
+        if extra:
+            plain.update(to_wire(extra, _error_hook))
+        frame["fields"] = plain
+    except Exception as err:
+        frame["fields"] = {"fieldsError": f"log fields could not be encoded: {err}"}
+    return frame
+
+
+def _error_hook(v: Any) -> Any:
+    # In logs (unlike response bodies, where they would leak) an exception's
+    # message and traceback are what the reader wants.
+    if isinstance(v, BaseException):
+        out = error_to_wire(v)
+        if isinstance(getattr(v, "code", None), str):
+            out["code"] = v.code
+        return out
+    return None
+
+
+class Streams:
+    """``context.streams``: not served by this runtime yet (issue 5)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise StreamsNotSupportedError(
+            f"context.streams.{name}: streams are not supported yet by this runtime")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(str(name))
+
+
+class Context:
+    """What a handler gets as `context`. Attributes come in Motia's Python
+    spelling and its TypeScript one: ``trace_id``/``traceId``,
+    ``message_id``/``messageId``."""
+
+    def __init__(self, runner: "Runner", msg: Mapping[str, Any], data: Any = None) -> None:
+        inv = msg["id"]
+        self._runner = runner
+        self._inv = inv
+        self.trace_id = self.traceId = msg.get("traceId") or ""
+        flows = msg.get("flows")
+        self.flows = flows if isinstance(flows, list) else []
+        self.attempt = msg.get("attempt", 1)
+        self.message_id = self.messageId = msg.get("messageId") or ""
+        self.state = State(self._call)
+        self.logger = Logger(runner, inv)
+        self.streams = Streams()
+        self.trigger = Trigger(_TRIGGER_TYPES.get(msg.get("kind"), safe_str(msg.get("kind"))))
+        self._data = data
+
+    def _call(self, op: str, args: Dict[str, Any]) -> "asyncio.Future[Any]":
+        return self._runner.call(self._inv, op, args)
+
+    def emit(self, event: Any) -> "asyncio.Future[None]":
+        """Sends ``{topic, data, messageGroupId?}``; the future settles once
+        the runtime accepted the event."""
+        if hasattr(event, "model_dump") and not isinstance(event, Mapping):
+            event = event.model_dump()
+        if not isinstance(event, Mapping) or not isinstance(event.get("topic"), str):
+            raise TypeError("emit expects a dict {topic: str, data, messageGroupId?}")
+        args = {"topic": event["topic"], "data": event.get("data")}
+        group = event.get("messageGroupId", event.get("message_group_id"))
+        if group is not None:
+            if not isinstance(group, str):
+                raise TypeError("emit: messageGroupId must be a str")
+            args["messageGroupId"] = group
+        return self._call("emit", args)
+
+    enqueue = emit  # Motia 1.0's name for the same operation
+
+    # Motia 1.0's helpers for one handler shared by several triggers.
+
+    def is_api(self) -> bool:
+        return self.trigger.type == "http"
+
+    def is_queue(self) -> bool:
+        return self.trigger.type == "queue"
+
+    def is_cron(self) -> bool:
+        return self.trigger.type == "cron"
+
+    def is_state(self) -> bool:
+        return False
+
+    def is_stream(self) -> bool:
+        return False
+
+    def get_data(self) -> Any:
+        """The payload whatever the trigger: an api request's body, an
+        event's data, None for cron."""
+        if self.is_cron():
+            return None
+        if self.is_api():
+            return self._data.get("body") if isinstance(self._data, Mapping) else None
+        return self._data
+
+    async def match(self, handlers: Mapping[str, Any]) -> Any:
+        """Runs the handler of `handlers` named for the trigger (``http`` or
+        ``api``, ``queue``, ``cron``), else ``default``; returns its result."""
+        kind = self.trigger.type
+        names = {"http": ("http", "api"), "queue": ("queue",), "cron": ("cron",)}.get(kind, ())
+        fn = next((handlers[n] for n in names if callable(handlers.get(n))), None)
+        args: tuple = () if kind == "cron" else (self._data,)
+        if fn is None:
+            fn, args = handlers.get("default"), (self._data,)
+        if not callable(fn):
+            raise LookupError(f'no handler for trigger type "{kind}" in match() '
+                              f"(has: {', '.join(handlers) or 'none'})")
+        result = fn(*args)
+        return await result if inspect.isawaitable(result) else result
+
+
+# Motia 1.0 names the kind of invocation by its trigger type.
+_TRIGGER_TYPES = {"api": "http", "event": "queue", "cron": "cron"}
+
+
+class Trigger:
+    """``context.trigger``: ``type`` is ``http``, ``queue`` or ``cron``."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, type_: str) -> None:
+        self.type = type_
+
+    def __repr__(self) -> str:
+        return f"Trigger(type={self.type!r})"

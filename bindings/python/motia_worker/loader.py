@@ -1,0 +1,168 @@
+"""Loads step files and collects what `register` needs. A file that fails to
+load becomes an entry in `errors`; the others still load."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import traceback
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .config import middleware_of, plain_config
+from .wire import format_exception, safe_str
+
+
+class StepError(Exception):
+    """A file that imported but is not a usable step. Its stack would show
+    only the loader, so the register entry leaves it out."""
+
+
+class Step:
+    __slots__ = ("name", "file", "kind", "handler", "middleware", "cron_takes_input")
+
+    def __init__(self, name: str, file: str, kind: Any, handler: Optional[Callable],
+                 middleware: List[Callable]) -> None:
+        self.name = name
+        self.file = file
+        self.kind = kind
+        self.handler = handler
+        self.middleware = middleware
+        # Motia 1.0 calls cron handlers as handler(input, ctx) with input None;
+        # 0.x as handler(ctx).
+        self.cron_takes_input = handler is not None and _required_positional(handler) >= 2
+
+
+def load_steps(root: str, files: List[str]) -> Tuple[Dict[str, Step], Dict[str, list]]:
+    """Imports `files` in order. Returns (steps by name, register message
+    body ``{steps: [{file, config}], errors: [...]}``)."""
+    if root and root not in sys.path:
+        # Steps import project modules relative to the root, as under Motia.
+        sys.path.insert(0, root)
+    steps: Dict[str, Step] = {}
+    register: Dict[str, list] = {"steps": [], "errors": []}
+    for file in files:
+        try:
+            module = _import(root, file)
+            step, plain = _step_from(module, file)
+        except Exception as err:  # a step's top level may raise anything
+            register["errors"].append(load_error(file, err))
+            continue
+        except SystemExit as err:
+            register["errors"].append(load_error(file, RuntimeError(f"step file called sys.exit({err.code!r})")))
+            continue
+        # A duplicate name is registered anyway: the runtime validates the
+        # whole project and reports it with both files, then refuses to start.
+        steps.setdefault(step.name, step)
+        register["steps"].append({"file": file, "config": plain})
+    return steps, register
+
+
+def _import(root: str, file: str) -> Any:
+    name, package = module_name(root, file)
+    existing = sys.modules.get(name)
+    if existing is not None and _same_file(getattr(existing, "__file__", None), file):
+        return existing  # another step already imported it as a module
+    while name in sys.modules:
+        name += "_"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise StepError("not a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = package
+    # Registered before it runs, as `import` does, so that dataclasses and
+    # pydantic can find the module of the classes it defines.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def module_name(root: str, file: str) -> Tuple[str, str]:
+    """(module name, package) for a step file. Under the root, a file's
+    package is its directory (``steps/billing/invoice_step.py`` is
+    ``steps.billing.invoice_step``) so that relative imports work; ``.step``
+    and other characters no identifier may hold become ``_``."""
+    stem = os.path.basename(file)
+    if stem.endswith(".py"):
+        stem = stem[:-3]
+    stem = _identifier(stem)
+    rel = os.path.relpath(os.path.dirname(file), root) if root else os.pardir
+    parts = [] if rel == os.curdir else rel.split(os.sep)
+    if parts and all(p and p != os.pardir and "." not in p for p in parts):
+        package = ".".join(parts)
+        return f"{package}.{stem}", package
+    return f"motia_step_{stem}", ""
+
+
+def _identifier(s: str) -> str:
+    s = re.sub(r"\W", "_", s, flags=re.ASCII)
+    return "_" + s if not s or s[0].isdigit() else s
+
+
+def _same_file(a: Optional[str], b: str) -> bool:
+    try:
+        return a is not None and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _step_from(module: Any, file: str) -> Tuple[Step, Dict[str, Any]]:
+    config = getattr(module, "config", None)
+    if not isinstance(config, dict):
+        raise StepError("step file defines no `config` dict")
+    name = config.get("name")
+    if not isinstance(name, str) or not name:
+        raise StepError("step config has no `name`")
+    handler = getattr(module, "handler", None)
+    kind = config.get("type")
+    if kind != "noop" and not callable(handler):
+        raise StepError(f'step "{name}" defines no `handler` function')
+    try:
+        plain = plain_config(config)
+    except (TypeError, ValueError) as err:
+        raise StepError(f'step "{name}" config is not plain data: {err}') from None
+    step = Step(name, file, kind, handler if callable(handler) else None, middleware_of(config))
+    return step, plain
+
+
+def load_error(file: str, err: BaseException) -> Dict[str, Any]:
+    """The `errors` entry for a file: message, stack, and its line when known."""
+    if isinstance(err, StepError):
+        return {"file": file, "message": safe_str(err)}
+    if isinstance(err, SyntaxError):
+        message = f"{type(err).__name__}: {err.msg}"
+    else:
+        message = f"{type(err).__name__}: {safe_str(err)}"
+    out: Dict[str, Any] = {"file": file, "message": message}
+    line = _line_in(file, err)
+    if line is not None:
+        out["line"] = line
+    out["stack"] = format_exception(err)
+    return out
+
+
+def _line_in(file: str, err: BaseException) -> Optional[int]:
+    """The line of `file` the error points at: a syntax error's own line, or
+    the deepest frame in the file (the import or statement that raised)."""
+    if isinstance(err, SyntaxError) and err.lineno and _same_file(err.filename, file):
+        return err.lineno
+    line = None
+    for frame in traceback.extract_tb(err.__traceback__):
+        if _same_file(frame.filename, file):
+            line = frame.lineno
+    return line
+
+
+def _required_positional(fn: Callable) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
