@@ -13,10 +13,23 @@ function plainConfig(config, file) {
   // Middleware are functions the worker runs itself; the runtime only needs
   // to know they exist (a list of nulls would tell it nothing).
   delete out.middleware;
-  if (Array.isArray(config.middleware) && config.middleware.length > 0) {
-    out.hasMiddleware = true;
+  // Motia 1.0 keeps middleware in its http triggers; the worker runs the
+  // first http trigger's (see loader.js), so that one sets the step's flag.
+  const http = Array.isArray(config.triggers) ? config.triggers.find((t) => t && t.type === 'http') : undefined;
+  if (hasMiddleware(config) || hasMiddleware(http)) out.hasMiddleware = true;
+  if (Array.isArray(config.triggers) && Array.isArray(out.triggers)) {
+    config.triggers.forEach((t, i) => {
+      const plain = out.triggers[i];
+      if (plain === null || typeof plain !== 'object') return;
+      delete plain.middleware;
+      if (hasMiddleware(t)) plain.hasMiddleware = true;
+    });
   }
   return out;
+}
+
+function hasMiddleware(c) {
+  return c !== null && typeof c === 'object' && Array.isArray(c.middleware) && c.middleware.length > 0;
 }
 
 function isZod(v) {
@@ -124,4 +137,4 @@ function zod3Object(def) {
   return out;
 }
 
-module.exports = { plainConfig };
+module.exports = { plainConfig, zodToJsonSchema, isZod };

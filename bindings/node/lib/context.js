@@ -7,11 +7,15 @@ const { toWire, errorToWire, safeString } = require('./wire');
 
 const LEVELS = ['info', 'warn', 'error', 'debug'];
 
+// Motia 1.0 names the kind of invocation by its trigger type.
+const TRIGGER_TYPES = { api: 'http', event: 'queue', cron: 'cron' };
+
 /**
- * Builds the context for invocation `msg` (an `invoke` message). `runner`
- * provides call(inv, op, args) → Promise and log(inv, level, msg, fields).
+ * Builds the context for invocation `msg` (an `invoke` message) whose
+ * handler gets `input` (for api, the request). `runner` provides
+ * call(inv, op, args) → Promise and log(inv, level, msg, fields).
  */
-function createContext(runner, msg) {
+function createContext(runner, msg, input) {
   const inv = msg.id;
   const call = (op, args) => runner.call(inv, op, args);
 
@@ -29,6 +33,7 @@ function createContext(runner, msg) {
     return call('emit', args);
   };
 
+  const trigger = { type: TRIGGER_TYPES[msg.kind] || String(msg.kind) };
   return {
     traceId: msg.traceId,
     flows: Array.isArray(msg.flows) ? msg.flows : [],
@@ -38,17 +43,56 @@ function createContext(runner, msg) {
     enqueue: emit, // Motia 1.0's name for the same operation
     state: createState(call),
     logger: createLogger(runner, inv),
-    streams: {}, // not served by the protocol yet
+    streams: UNSUPPORTED_STREAMS,
+    // Motia 1.0's helpers for handlers shared by several triggers.
+    trigger,
+    is: {
+      http: () => trigger.type === 'http',
+      queue: () => trigger.type === 'queue',
+      cron: () => trigger.type === 'cron',
+      state: () => trigger.type === 'state',
+      stream: () => trigger.type === 'stream',
+    },
+    getData: () => dataOf(trigger.type, input),
+    match: (handlers) => match(trigger.type, input, handlers),
   };
 }
 
+// The payload whatever the trigger: an api request's body, an event's data.
+function dataOf(type, input) {
+  if (type === 'http') return input === null || input === undefined ? undefined : input.body;
+  if (type === 'cron') return undefined;
+  return input;
+}
+
+// Runs the handler of `handlers` named for the trigger, else `default`.
+// Like Motia, queue and cron handlers' results are not returned.
+async function match(type, input, handlers) {
+  const h = handlers || {};
+  if (type === 'http' && typeof h.http === 'function') return h.http(input);
+  if (type === 'queue' && typeof h.queue === 'function') {
+    await h.queue(input);
+    return undefined;
+  }
+  if (type === 'cron' && typeof h.cron === 'function') {
+    await h.cron();
+    return undefined;
+  }
+  if (typeof h.default === 'function') return h.default(input);
+  throw new Error(`no handler for trigger type "${type}" in match() (has: ${Object.keys(h).join(', ') || 'none'})`);
+}
+
 function createState(call) {
+  const getGroup = (group) => checked('state.getGroup', group) || call('state.getGroup', { group });
   return {
     get: (group, key) => checked('state.get', group, key) || call('state.get', { group, key }),
     set: (group, key, value) => checked('state.set', group, key) || call('state.set', { group, key, value }),
+    update: (group, key, ops) => checked('state.update', group, key) || checkedOps(ops) || call('state.update', { group, key, ops }),
     delete: (group, key) => checked('state.delete', group, key) || call('state.delete', { group, key }),
-    getGroup: (group) => checked('state.getGroup', group) || call('state.getGroup', { group }),
+    getGroup,
+    list: getGroup, // Motia 1.0's stateManager name
     clear: (group) => checked('state.clear', group) || call('state.clear', { group }),
+    listGroups: () => Promise.reject(unsupported('state.listGroups is not supported yet')),
   };
 }
 
@@ -61,6 +105,40 @@ function checked(op, group, ...rest) {
   }
   return null;
 }
+
+// Only the shape is checked here; whether an op fits the value is the
+// runtime's to say (`bad_update`), as it alone sees the value.
+function checkedOps(ops) {
+  if (!Array.isArray(ops)) return Promise.reject(new TypeError('state.update: ops must be an array'));
+  for (const op of ops) {
+    if (op === null || typeof op !== 'object' || typeof op.type !== 'string') {
+      return Promise.reject(new TypeError('state.update: each op must be an object with a string `type`'));
+    }
+  }
+  return null;
+}
+
+function unsupported(message) {
+  const err = new Error(message);
+  err.code = 'unsupported';
+  return err;
+}
+
+// `ctx.streams.<name>` exists for every name, so that handlers destructure
+// and reach it as in Motia, but every operation on it fails clearly.
+const STREAM_OPS = ['get', 'set', 'delete', 'getGroup', 'list', 'send', 'update'];
+
+function unsupportedStream(name) {
+  const stream = {};
+  for (const op of STREAM_OPS) {
+    stream[op] = () => Promise.reject(unsupported(`streams are not supported yet (streams.${name}.${op})`));
+  }
+  return Object.freeze(stream);
+}
+
+const UNSUPPORTED_STREAMS = new Proxy(Object.freeze({}), {
+  get: (target, name) => (typeof name === 'string' && name !== 'then' ? unsupportedStream(name) : undefined),
+});
 
 function createLogger(runner, inv) {
   const logger = {};
@@ -103,4 +181,4 @@ function errorHook(v) {
   return out;
 }
 
-module.exports = { createContext, logFrame, LEVELS };
+module.exports = { createContext, logFrame, unsupportedStream, LEVELS };

@@ -3,13 +3,12 @@
 // load becomes an entry in `errors`; the others still load.
 
 const fs = require('node:fs');
-const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { createRequire } = require('node:module');
 const { pathToFileURL } = require('node:url');
 const { plainConfig } = require('./config');
+const compiler = require('./compile');
 
-const TS_FILE = /\.[cm]?tsx?$/;
+const { TS_FILE, CompileError } = compiler;
 
 // A file that loaded but is not a usable step. Its stack would only show the
 // loader's own frames, so the register entry leaves it out.
@@ -22,10 +21,11 @@ class StepError extends Error {}
 async function loadSteps(root, files) {
   const steps = new Map();
   const register = { steps: [], errors: [] };
-  if (files.some((f) => TS_FILE.test(f))) await enableTypeScript(root);
+  compiler.install(root, files);
   for (const file of files) {
     try {
-      const ns = await import(pathToFileURL(file).href);
+      // TypeScript goes through require(), where compile.js hooks in.
+      const ns = TS_FILE.test(file) ? require(file) : await import(pathToFileURL(file).href);
       const step = stepFrom(ns, file);
       // A duplicate name is registered anyway: the runtime validates the whole
       // project and reports it with both files, then refuses to start.
@@ -59,14 +59,32 @@ function stepFrom(ns, file) {
   } catch (err) {
     throw new StepError(`step "${config.name}" config is not plain data: ${err.message}`);
   }
-  const middleware = Array.isArray(config.middleware) ? config.middleware.filter((m) => typeof m === 'function') : [];
-  return { name: config.name, file, config, plain, handler, middleware };
+  // Motia 1.0 describes an api step by an http trigger. The protocol does
+  // not say which trigger fired, so the first http trigger's middleware run.
+  const triggers = Array.isArray(config.triggers) && config.type === undefined ? config.triggers : null;
+  const http = triggers ? triggers.find((t) => t && t.type === 'http') : undefined;
+  const api = http || config;
+  const middleware = Array.isArray(api.middleware) ? api.middleware.filter((m) => typeof m === 'function') : [];
+  return { name: config.name, file, config, plain, handler, middleware, triggers, method: api.method };
 }
 
 /** The `errors` entry for a file: message, stack, and its line when known. */
 function loadError(file, err) {
   const out = { file, message: err instanceof Error ? err.message : String(err) };
   if (err instanceof StepError) return out;
+  if (err instanceof CompileError) {
+    out.stack = err.stack;
+    if (err.file === file) {
+      if (err.line !== undefined) out.line = err.line;
+    } else {
+      // In a module the step imports: name it, since `line` is the step's.
+      out.message = `${err.file}${err.line === undefined ? '' : `:${err.line}:${err.column}`}: ${err.message}`;
+    }
+    return out;
+  }
+  // require() appends the chain of requiring files, which here ends in the
+  // worker's own; the stack still has it.
+  if (err && err.code === 'MODULE_NOT_FOUND') out.message = out.message.split('\n')[0];
   if (err && typeof err.stack === 'string') {
     out.stack = err.stack;
     const line = lineIn(err.stack, file) ?? lineElsewhere(file, err);
@@ -74,9 +92,6 @@ function loadError(file, err) {
   }
   if (err instanceof SyntaxError && out.line === undefined && !TS_FILE.test(file)) {
     Object.assign(out, checkSyntax(file));
-  }
-  if (err && err.code === 'ERR_UNKNOWN_FILE_EXTENSION' && TS_FILE.test(file)) {
-    out.message += ' (TypeScript steps need Node >= 22.6 or `tsx` installed in the project)';
   }
   return out;
 }
@@ -126,20 +141,6 @@ function lineElsewhere(file, err) {
 
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-// Node 20 cannot import .ts. If the project has tsx, load its main entry,
-// which registers the ESM and CJS hooks just as `node --import tsx` would
-// (its `tsx/esm/api` alone cannot load .ts files of a CommonJS package);
-// otherwise the import fails with a hint (see loadError).
-async function enableTypeScript(root) {
-  if (process.features && process.features.typescript) return;
-  try {
-    const req = createRequire(path.join(root, 'package.json'));
-    await import(pathToFileURL(req.resolve('tsx')).href);
-  } catch {
-    // no tsx: each .ts file reports its own error
-  }
 }
 
 module.exports = { loadSteps, lineIn };

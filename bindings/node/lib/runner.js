@@ -6,6 +6,7 @@ const { ProtocolError } = require('./codec');
 const { loadSteps } = require('./loader');
 const { createContext, logFrame } = require('./context');
 const { toWire, errorToWire } = require('./wire');
+const { invocation, worker } = require('./current');
 
 const PROTOCOL_VERSION = 1;
 
@@ -30,6 +31,7 @@ class Runner {
     this.done = false; // bye sent or exiting: send nothing more
     this.callSeq = 0;
     this.pending = new Map(); // call id → {resolve, reject}
+    worker.runner = this;
   }
 
   start(conn) {
@@ -71,6 +73,7 @@ class Runner {
       throw new ProtocolError('init needs a string root and an array of file paths');
     }
     this.phase = 'loading';
+    worker.root = msg.root;
     loadSteps(msg.root, msg.files).then(
       ({ steps, register }) => {
         this.steps = steps;
@@ -100,7 +103,11 @@ class Runner {
     this.inflight++;
     let pending;
     try {
-      pending = callHandler(step, msg.kind, msg.input, createContext(this, msg));
+      const input = handlerInput(step, msg.kind, msg.input);
+      const ctx = createContext(this, msg, input);
+      pending = worker.sdkLoaded
+        ? invocation.run(ctx, callHandler, step, msg.kind, input, ctx)
+        : callHandler(step, msg.kind, input, ctx);
     } catch (err) {
       pending = Promise.reject(err);
     }
@@ -208,12 +215,38 @@ class Runner {
   }
 }
 
+// What the handler gets as its first argument. An api request is Motia
+// 0.17's `req` and, for 1.0 handlers written as `({ request }) => ...`, also
+// carries `request` (the same fields plus `method`) and `response`, kept out
+// of its enumerable fields so that echoing `req` stays as it was.
+function handlerInput(step, kind, input) {
+  if (kind === 'event') return input === undefined ? null : input;
+  if (kind !== 'api') return input;
+  const req = input !== null && typeof input === 'object' ? { ...input } : {};
+  const request = { ...req, method: step.method };
+  Object.defineProperty(req, 'request', { value: request, enumerable: false });
+  Object.defineProperty(req, 'response', { value: STREAMING_RESPONSE, enumerable: false });
+  return req;
+}
+
+// Motia 1.0's `response` writes a streamed (SSE) reply; the protocol has a
+// single result per invocation, so it says so instead of hanging.
+const streamingUnsupported = (name) => new Error(
+  `streamed responses (response.${name}) are not supported yet: return {status, headers?, body}`,
+);
+const STREAMING_RESPONSE = Object.freeze({
+  status: () => { throw streamingUnsupported('status'); },
+  headers: () => { throw streamingUnsupported('headers'); },
+  close: () => { throw streamingUnsupported('close'); },
+  get stream() { throw streamingUnsupported('stream'); },
+});
+
 // The calling conventions of Motia handlers, by invocation kind. Api
 // middleware run here, around the handler: `(req, ctx, next) => response`.
 function callHandler(step, kind, input, ctx) {
   switch (kind) {
     case 'api': {
-      const req = input === null || input === undefined ? {} : input;
+      const req = input;
       if (step.middleware.length === 0) return step.handler(req, ctx);
       const run = (i) => (i < step.middleware.length
         ? step.middleware[i](req, ctx, () => Promise.resolve().then(() => run(i + 1)))
@@ -221,9 +254,10 @@ function callHandler(step, kind, input, ctx) {
       return run(0);
     }
     case 'event':
-      return step.handler(input === undefined ? null : input, ctx);
+      return step.handler(input, ctx);
     case 'cron':
-      return step.handler(ctx);
+      // Motia 1.0 passes no input but keeps the context second.
+      return step.triggers ? step.handler(undefined, ctx) : step.handler(ctx);
     default:
       throw new Error(`unknown invocation kind "${kind}" for step "${step.name}"`);
   }

@@ -24,8 +24,8 @@ const invoke = { id: 5, traceId: 'tr', flows: ['f'], attempt: 2, messageId: 'm' 
 describe('createContext', () => {
   it('works when destructured, as Motia handlers use it', async () => {
     const runner = recorder();
-    const { emit, enqueue, state, logger, traceId, flows, attempt, messageId, streams } = createContext(runner, invoke);
-    assert.deepEqual([traceId, flows, attempt, messageId, streams], ['tr', ['f'], 2, 'm', {}]);
+    const { emit, enqueue, state, logger, traceId, flows, attempt, messageId } = createContext(runner, invoke);
+    assert.deepEqual([traceId, flows, attempt, messageId], ['tr', ['f'], 2, 'm']);
     await emit({ topic: 'a', data: 1 });
     await enqueue({ topic: 'b', data: 2, messageGroupId: 'g' });
     const { get, set, getGroup } = state;
@@ -33,7 +33,9 @@ describe('createContext', () => {
     await set('g', 'k', { v: 1 });
     await state.delete('g', 'k');
     await getGroup('g');
+    await state.list('g');
     await state.clear('g');
+    await state.update('g', 'k', [{ type: 'increment', path: 'n', by: 2 }, { type: 'remove', path: 'old' }]);
     logger.info('hi', { a: 1 });
     assert.deepEqual(runner.calls.map((c) => [c.inv, c.op, c.args]), [
       [5, 'emit', { topic: 'a', data: 1 }],
@@ -42,7 +44,9 @@ describe('createContext', () => {
       [5, 'state.set', { group: 'g', key: 'k', value: { v: 1 } }],
       [5, 'state.delete', { group: 'g', key: 'k' }],
       [5, 'state.getGroup', { group: 'g' }],
+      [5, 'state.getGroup', { group: 'g' }],
       [5, 'state.clear', { group: 'g' }],
+      [5, 'state.update', { group: 'g', key: 'k', ops: [{ type: 'increment', path: 'n', by: 2 }, { type: 'remove', path: 'old' }] }],
     ]);
     assert.deepEqual(runner.logs, [{ inv: 5, level: 'info', msg: 'hi', fields: { a: 1 } }]);
   });
@@ -52,6 +56,10 @@ describe('createContext', () => {
     { name: 'emit with a numeric messageGroupId', run: (ctx) => ctx.emit({ topic: 't', messageGroupId: 7 }), error: /messageGroupId/ },
     { name: 'state.get with a numeric group', run: (ctx) => ctx.state.get(1, 'k'), error: /group must be a string/ },
     { name: 'state.set without a key', run: (ctx) => ctx.state.set('g'), error: /key must be a string/ },
+    { name: 'state.update with ops not in an array', run: (ctx) => ctx.state.update('g', 'k', { type: 'set' }), error: /ops must be an array/ },
+    { name: 'state.update with an op without a type', run: (ctx) => ctx.state.update('g', 'k', [{ path: 'a' }]), error: /string `type`/ },
+    { name: 'state.listGroups', run: (ctx) => ctx.state.listGroups(), error: /not supported yet/ },
+    { name: 'any stream operation', run: (ctx) => ctx.streams.todos.set('g', 'i', {}), error: /streams are not supported yet \(streams\.todos\.set\)/ },
   ];
   for (const r of refusals) {
     it(`rejects ${r.name} without sending a call`, async () => {
@@ -60,6 +68,37 @@ describe('createContext', () => {
       assert.equal(runner.calls.length, 0);
     });
   }
+});
+
+describe('the Motia 1.0 parts of the context', () => {
+  const req = { body: { a: 1 }, pathParams: {} };
+  const table = [
+    { kind: 'api', input: req, type: 'http', data: { a: 1 } },
+    { kind: 'event', input: { b: 2 }, type: 'queue', data: { b: 2 } },
+    { kind: 'cron', input: undefined, type: 'cron', data: undefined },
+  ];
+  for (const c of table) {
+    it(`names a ${c.kind} invocation's trigger "${c.type}" and gives its data`, async () => {
+      const ctx = createContext(recorder(), { ...invoke, kind: c.kind }, c.input);
+      assert.deepEqual(ctx.trigger, { type: c.type });
+      assert.deepEqual(Object.entries(ctx.is).filter(([, is]) => is(c.input)).map(([t]) => t), [c.type]);
+      assert.deepEqual(ctx.getData(), c.data);
+      const got = await ctx.match({ [c.type]: async (input) => (c.type === 'http' ? input : 'ignored'), default: async () => 'default' });
+      assert.equal(got, c.type === 'http' ? c.input : undefined);
+      assert.equal(await ctx.match({ default: async (input) => input }), c.input);
+    });
+  }
+
+  it('rejects match() without a handler for the trigger', async () => {
+    const ctx = createContext(recorder(), { ...invoke, kind: 'event' }, {});
+    await assert.rejects(ctx.match({ http: async () => 1 }), /no handler for trigger type "queue" in match\(\) \(has: http\)/);
+  });
+
+  it('has a streams object that is not a promise and names no stream', () => {
+    const { streams } = createContext(recorder(), invoke);
+    assert.equal(streams.then, undefined);
+    assert.deepEqual(Object.keys(streams), []);
+  });
 });
 
 describe('logFrame', () => {

@@ -75,9 +75,9 @@ class FakeRuntime {
   }
 
   /** Waits for hello (kept in this.hello), sends init, returns register. */
-  async init(files = fixtureFiles()) {
+  async init(files = fixtureFiles(), root = PROJECT) {
     this.hello = await this.recv('hello');
-    this.send({ t: 'init', root: PROJECT, files });
+    this.send({ t: 'init', root, files });
     return this.recv('register', 15000);
   }
 
