@@ -35,6 +35,7 @@ using fire_atom = caf::atom_constant<caf::atom("fire")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using pump_atom = caf::atom_constant<caf::atom("pump")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using emitted_atom = caf::atom_constant<caf::atom("emitted")>;
 

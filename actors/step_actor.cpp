@@ -40,6 +40,7 @@ struct step_state {
   bool caught_up = false;
   std::size_t max_held = 1024;
   bool draining = false;
+  bool pump_scheduled = false; ///< native steps: a pump_atom is on its way
   std::mt19937_64 rng{std::random_device{}()};
   static inline const char* name = "motia.step";
 };
@@ -311,7 +312,27 @@ void finish(step_actor* self, std::uint64_t seq, const caf::error& err,
 
 void pump(step_actor* self) {
   auto& st = self->state;
+  if (st.native) {
+    // Native handlers run inline: a few per message, then yield to the
+    // mailbox (drain, api calls, publishes) instead of recursing through the
+    // whole backlog.
+    if (!st.pump_scheduled && !st.draining && st.sched->ready() > 0) {
+      st.pump_scheduled = true;
+      self->send(self, pump_atom::value);
+    }
+    return;
+  }
   while (!st.draining)
+    if (auto seq = st.sched->next())
+      start(self, *seq);
+    else
+      break;
+}
+
+void run_native_batch(step_actor* self) {
+  auto& st = self->state;
+  st.pump_scheduled = false;
+  for (int i = 0; i < 16 && !st.draining; ++i)
     if (auto seq = st.sched->next())
       start(self, *seq);
     else
@@ -416,6 +437,7 @@ caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_conf
       st.svc->topics->running++; // finish() counts it down
       finish(self, seq, make_error(errc::unavailable, "events could not be stored: " + err), {});
     },
+    [self](pump_atom) { run_native_batch(self); },
     [self](cron_atom, const std::string& trace) { handle_cron(self, trace); },
     [self](drain_atom) { self->state.draining = true; },
     [](ready_atom) { return true; },

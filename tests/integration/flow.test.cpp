@@ -9,40 +9,15 @@
 #include <thread>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/project.hpp"
 
 namespace fs = std::filesystem;
 using motia::json;
+using motia::test::eventually;
 using motia::test::http_request;
+using motia::test::temp_project;
 
 namespace {
-
-// A fresh project directory, removed at the end of the test.
-struct temp_project {
-  fs::path dir;
-  temp_project() {
-    dir = fs::temp_directory_path() / ("motia-flow-" + std::to_string(::getpid()) + "-"
-                                       + std::to_string(std::rand()));
-    fs::create_directories(dir / "steps");
-  }
-  ~temp_project() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  void write(const std::string& rel, const std::string& text) const {
-    std::ofstream(dir / rel) << text;
-  }
-};
-
-// Polls `pred` for up to 10 s.
-template <class F>
-bool eventually(F pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
 
 void add_native_flow(motia::app& app) {
   app.add_step({{{"type", "api"}, {"name", "place"}, {"path", "/orders/:id"}, {"method", "POST"},
