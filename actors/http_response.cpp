@@ -5,8 +5,10 @@
 namespace motia {
 
 http::response error_response(unsigned status, std::string_view code, std::string_view message,
-                              const std::string& trace_id) {
+                              const std::string& trace_id, const json& details) {
   json body = {{"error", {{"code", code}, {"message", message}}}};
+  if (!details.is_null())
+    body["error"]["details"] = details;
   if (!trace_id.empty())
     body["traceId"] = trace_id;
   http::response r;

@@ -66,10 +66,6 @@ std::optional<std::string> runtime::load(const run_options& opts) {
 
   auto files = discover(p.root);
   std::vector<config_problem> problems;
-  for (auto& f : files.typescript)
-    problems.push_back({f, "TypeScript steps are not supported yet; compile to .js or write a .step.js"});
-  for (auto& f : files.python)
-    problems.push_back({f, "Python steps are not supported yet"});
   for (auto& f : files.streams)
     log::warn("stream definitions are not supported yet; ignored", {{"file", f}});
 
@@ -104,7 +100,7 @@ std::optional<std::string> runtime::load(const run_options& opts) {
   io_ = std::make_unique<io::io_runtime>(p.io_threads);
   io_->start();
 
-  if (!files.node.empty() && problems.empty()) {
+  if ((!files.node.empty() || !files.python.empty()) && problems.empty()) {
     if (auto e = start_workers(files))
       return e;
     if (auto e = collect_worker_steps(problems))
@@ -127,23 +123,38 @@ std::optional<std::string> runtime::load(const run_options& opts) {
 
 std::optional<std::string> runtime::start_workers(const discovered_files& files) {
   auto& p = *project_;
-  pool_ = spawn_worker_pool(*sys_, "node");
-  node_pool_.set(pool_);
   std::vector<child_spec> children;
-  for (unsigned i = 0; i < p.node.count; ++i) {
-    worker_spec spec;
-    spec.lang = "node";
-    spec.argv = p.node.command;
-    spec.argv.push_back(default_node_runner());
-    spec.files = files.node;
-    spec.index = i;
-    spec.settings = p.node;
-    children.push_back(child_spec{
-      fmt::format("node-worker-{}", i),
-      [this, spec](caf::actor_system& sys) {
-        return spawn_worker_proxy(sys, svc_, *io_, spec, &node_pool_);
-      },
-      child_of(p.worker_policies, "node").restart, nullptr, child_of(p.worker_policies, "node").backoff});
+  struct language {
+    step_language id;
+    std::string name;
+    const worker_settings& settings;
+    std::string runner;
+    const std::vector<std::string>& files;
+    actor_slot* slot;
+  };
+  for (auto& l : {language{step_language::node, "node", p.node, default_node_runner(), files.node, &node_pool_},
+                  language{step_language::python, "python", p.python, default_python_runner(), files.python,
+                           &python_pool_}}) {
+    if (l.files.empty())
+      continue;
+    auto pool = spawn_worker_pool(*sys_, l.name);
+    l.slot->set(pool);
+    pools_.emplace_back(l.id, pool);
+    auto policy = child_of(p.worker_policies, l.name);
+    for (unsigned i = 0; i < l.settings.count; ++i) {
+      worker_spec spec;
+      spec.lang = l.name;
+      spec.argv = l.settings.command;
+      spec.argv.push_back(l.runner);
+      spec.files = l.files;
+      spec.index = i;
+      spec.settings = l.settings;
+      auto* slot = l.slot;
+      children.push_back(child_spec{
+        fmt::format("{}-worker-{}", l.name, i),
+        [this, spec, slot](caf::actor_system& sys) { return spawn_worker_proxy(sys, svc_, *io_, spec, slot); },
+        policy.restart, nullptr, policy.backoff});
+    }
   }
   workers_sup_ = spawn_supervisor(*sys_, policy_of(p.workers_supervisor, "workers", metrics_),
                                   std::move(children));
@@ -151,30 +162,46 @@ std::optional<std::string> runtime::start_workers(const discovered_files& files)
   return std::nullopt;
 }
 
+actor_slot* runtime::pool_of(step_language lang) {
+  switch (lang) {
+    case step_language::node:
+      return &node_pool_;
+    case step_language::python:
+      return &python_pool_;
+    default:
+      return nullptr;
+  }
+}
+
 std::optional<std::string> runtime::collect_worker_steps(std::vector<config_problem>& problems) {
   caf::scoped_actor self{*sys_};
-  std::optional<worker_registration> reg;
-  std::string err;
-  auto wait = project_->node.start_timeout + std::chrono::seconds(1);
-  self->request(pool_, wait, register_atom::value)
-    .receive([&](worker_registration& r) { reg = std::move(r); },
-             [&](caf::error& e) { err = describe(e); });
-  if (!reg)
-    return fmt::format("the node worker did not register its steps ({}); is `{}` installed?", err,
-                       fmt::join(project_->node.command, " "));
-  for (auto& e : reg->errors) {
-    std::string where = e.value("file", std::string{"?"});
-    if (e.contains("line") && e["line"].is_number())
-      where += fmt::format(":{}", e["line"].get<long>());
-    problems.push_back({where, "failed to load: " + e.value("message", std::string{"unknown error"})});
-  }
-  for (auto& s : reg->steps) {
-    std::string why;
-    auto file = s.value("file", std::string{"?"});
-    if (auto cfg = parse_step_config(s["config"], file, step_language::node, why))
-      steps_.push_back(std::move(*cfg));
-    else
-      problems.push_back({file, why});
+  for (auto& [lang, pool] : pools_) {
+    auto& settings = lang == step_language::python ? project_->python : project_->node;
+    std::optional<worker_registration> reg;
+    std::string err;
+    auto wait = settings.start_timeout + std::chrono::seconds(1);
+    self->request(pool, wait, register_atom::value)
+      .receive([&](worker_registration& r) { reg = std::move(r); },
+               [&](caf::error& e) { err = describe(e); });
+    if (!reg)
+      return fmt::format("the {} worker did not register its steps ({}); is `{}` installed and does it "
+                         "run the runner {}?",
+                         to_string(lang), err, fmt::join(settings.command, " "),
+                         lang == step_language::python ? default_python_runner() : default_node_runner());
+    for (auto& e : reg->errors) {
+      std::string where = e.value("file", std::string{"?"});
+      if (e.contains("line") && e["line"].is_number())
+        where += fmt::format(":{}", e["line"].get<long>());
+      problems.push_back({where, "failed to load: " + e.value("message", std::string{"unknown error"})});
+    }
+    for (auto& s : reg->steps) {
+      std::string why;
+      auto file = s.value("file", std::string{"?"});
+      if (auto cfg = parse_step_config(s["config"], file, lang, why))
+        steps_.push_back(std::move(*cfg));
+      else
+        problems.push_back({file, why});
+    }
   }
   return std::nullopt;
 }
@@ -216,7 +243,7 @@ void runtime::start_steps() {
     if (cfg.kind == step_kind::noop)
       continue;
     svc_.step_slots.emplace(cfg.name, slot);
-    actor_slot* pool = cfg.language == step_language::native ? nullptr : &node_pool_;
+    actor_slot* pool = pool_of(cfg.language);
     auto policy = child_of(p.step_policies, cfg.name);
     children.push_back(child_spec{
       "step:" + cfg.name,
@@ -317,12 +344,16 @@ void runtime::stop() {
                 {{"running", left}});
     {
       caf::scoped_actor self{*sys_};
-      for (auto* a : {&steps_sup_, &workers_sup_, &pool_, &watcher_})
+      for (auto* a : {&steps_sup_, &workers_sup_, &watcher_})
         if (*a)
           self->send_exit(*a, caf::exit_reason::user_shutdown);
+      for (auto& [lang, pool] : pools_)
+        self->send_exit(pool, caf::exit_reason::user_shutdown);
     }
-    steps_sup_ = workers_sup_ = pool_ = watcher_ = nullptr;
+    steps_sup_ = workers_sup_ = watcher_ = nullptr;
+    pools_.clear();
     node_pool_.set(nullptr);
+    python_pool_.set(nullptr);
     cron_.set(nullptr);
     for (auto& s : slots_)
       s->set(nullptr);

@@ -64,6 +64,8 @@ public:
 private:
   std::optional<std::string> start_workers(const discovered_files& files);
   std::optional<std::string> collect_worker_steps(std::vector<config_problem>& problems);
+  /// The pool slot of a language's workers (nullptr for native steps).
+  actor_slot* pool_of(step_language lang);
   void start_steps();
   void watch(const caf::actor& supervisor);
 
@@ -79,11 +81,12 @@ private:
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<topic_bus> topics_;
   runtime_services svc_;
-  actor_slot node_pool_;
+  actor_slot node_pool_, python_pool_;
   std::vector<std::unique_ptr<actor_slot>> slots_; ///< one per step, by index
   std::vector<actor_slot*> route_targets_;
   router routes_;
-  caf::actor pool_, workers_sup_, steps_sup_, watcher_;
+  std::vector<std::pair<step_language, caf::actor>> pools_; ///< languages with workers
+  caf::actor workers_sup_, steps_sup_, watcher_;
   actor_slot cron_;
   std::unique_ptr<http::server> http_;
   std::chrono::steady_clock::time_point t0_;

@@ -27,6 +27,7 @@ struct step_state {
   actor_slot* pool = nullptr;
   step_metrics* metrics = nullptr;
   std::shared_ptr<const json_schema> input_schema; ///< event steps with `input`
+  std::shared_ptr<const json_schema> body_schema;  ///< api steps with `bodySchema`
   /// Deliveries this actor holds (waiting, running, waiting for a retry), by
   /// seq. The queue in RocksDB is the truth; this is its working set.
   std::unordered_map<std::uint64_t, queued_event> held;
@@ -129,6 +130,13 @@ void respond_api(step_actor* self, const http::responder_ptr& responder, const j
 
 void handle_api(step_actor* self, api_call& call) {
   auto& st = self->state;
+  if (st.body_schema) {
+    std::vector<std::string> problems;
+    if (!st.body_schema->validate(call.request["body"], problems))
+      return call.responder->send(error_response(400, "invalid_body",
+                                                 "the request body does not match the step's bodySchema",
+                                                 call.trace_id, problems));
+  }
   if (st.native) {
     std::vector<queued_event> staged;
     native_context ctx(*st.svc, *st.cfg, call.trace_id, 1, {}, staged);
@@ -408,6 +416,13 @@ caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_conf
     st.input_schema = json_schema::compile(cfg->input_schema, err);
     if (!st.input_schema)
       write_step_log("warn", "the step's input schema cannot be used; input is not validated",
+                     {{"error", err}}, "", *cfg);
+  }
+  if (cfg->kind == step_kind::api && cfg->body_schema.is_object()) {
+    std::string err;
+    st.body_schema = json_schema::compile(cfg->body_schema, err);
+    if (!st.body_schema)
+      write_step_log("warn", "the step's bodySchema cannot be used; bodies are not validated",
                      {{"error", err}}, "", *cfg);
   }
   for (auto& topic : cfg->subscribes)

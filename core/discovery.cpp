@@ -23,8 +23,10 @@ void classify(const fs::path& p, discovered_files& out) {
   auto full = p.string();
   if (any_suffix(name, {".step.js", "_step.js", ".step.mjs", ".step.cjs"}))
     out.node.push_back(full);
-  else if (any_suffix(name, {".step.ts", "_step.ts"}))
+  else if (any_suffix(name, {".step.ts", "_step.ts", ".step.mts", ".step.cts", ".step.tsx"})) {
+    out.node.push_back(full);
     out.typescript.push_back(full);
+  }
   else if (any_suffix(name, {"_step.py", ".step.py"}))
     out.python.push_back(full);
   else if (any_suffix(name, {".stream.ts", ".stream.js", "_stream.py", ".stream.py"}))

@@ -10,9 +10,9 @@ namespace motia {
 
 /// The step files of a project, by the language that loads them.
 struct discovered_files {
-  std::vector<std::string> node;      ///< *.step.js, *_step.js (and TS, see below)
+  std::vector<std::string> node;      ///< *.step.js|mjs|cjs|ts, *_step.js|ts: the Node worker's
   std::vector<std::string> python;    ///< *_step.py, *.step.py
-  std::vector<std::string> typescript; ///< *.step.ts, *_step.ts
+  std::vector<std::string> typescript; ///< the TS files among `node`
   std::vector<std::string> streams;   ///< *.stream.ts|js, *_stream.py, *.stream.py
 };
 

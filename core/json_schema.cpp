@@ -40,6 +40,10 @@ bool json_schema::validate(const json& value, std::vector<std::string>& errors) 
     return true;
   valijson::ValidationResults::Error e;
   while (results.popError(e) && errors.size() < 20) {
+    // valijson adds a summary line per enclosing property ("Failed to validate
+    // against schema associated with property name 'x'"): the leaf says more.
+    if (e.description.rfind("Failed to validate against schema associated with", 0) == 0)
+      continue;
     std::string path;
     for (auto& c : e.context)
       if (c != "<root>")

@@ -11,6 +11,9 @@
 #ifndef MOTIA_NODE_RUNNER
 #define MOTIA_NODE_RUNNER "bindings/node/bin/worker.js"
 #endif
+#ifndef MOTIA_PYTHON_RUNNER
+#define MOTIA_PYTHON_RUNNER "bindings/python/bin/worker.py"
+#endif
 
 namespace motia {
 
@@ -20,6 +23,12 @@ std::string default_node_runner() {
   if (const char* env = std::getenv("MOTIA_NODE_WORKER"); env && *env)
     return env;
   return MOTIA_NODE_RUNNER;
+}
+
+std::string default_python_runner() {
+  if (const char* env = std::getenv("MOTIA_PYTHON_WORKER"); env && *env)
+    return env;
+  return MOTIA_PYTHON_RUNNER;
 }
 
 namespace {
@@ -208,15 +217,17 @@ void read_file(const json& doc, project_config& c, std::string& err) {
   }
   if (auto w = top.child("workers")) {
     w->number("maxFrame", c.max_frame, 1024, 1 << 30);
-    if (auto n = w->child("node")) {
-      n->strings("command", c.node.command);
-      n->number("count", c.node.count, 1, 64);
-      n->number("window", c.node.window, 1, 1 << 20);
-      n->millis("heartbeatIntervalMs", c.node.heartbeat_interval, 10, 3'600'000);
-      n->millis("heartbeatTimeoutMs", c.node.heartbeat_timeout, 10, 3'600'000);
-      n->millis("startTimeoutMs", c.node.start_timeout, 100, 3'600'000);
-      n->finish();
-    }
+    for (auto [lang, ws] : {std::pair<const char*, worker_settings*>{"node", &c.node},
+                            std::pair<const char*, worker_settings*>{"python", &c.python}})
+      if (auto n = w->child(lang)) {
+        n->strings("command", ws->command);
+        n->number("count", ws->count, 1, 64);
+        n->number("window", ws->window, 1, 1 << 20);
+        n->millis("heartbeatIntervalMs", ws->heartbeat_interval, 10, 3'600'000);
+        n->millis("heartbeatTimeoutMs", ws->heartbeat_timeout, 10, 3'600'000);
+        n->millis("startTimeoutMs", ws->start_timeout, 100, 3'600'000);
+        n->finish();
+      }
     w->finish();
   }
   if (auto s = top.child("supervision"))
@@ -262,6 +273,7 @@ std::optional<project_config> load_project_config(const fs::path& root, std::str
   }
   c.data_dir = c.root / ".motia-actors";
   c.node.command = {"node"};
+  c.python.command = {"python3"};
   auto file = c.root / "motia-actors.json";
   if (fs::exists(file)) {
     std::ifstream in(file);

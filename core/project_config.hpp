@@ -67,7 +67,8 @@ struct project_config {
   std::string log_level = "info";
   bool admin_enabled = true;  ///< the /_motia/ endpoints (docs/admin.md)
   std::string admin_token;    ///< when set, admin calls need `Bearer <token>`
-  worker_settings node;
+  worker_settings node;   ///< command default: node
+  worker_settings python; ///< command default: python3
   supervision_settings supervision; ///< defaults of both supervisors
   supervisor_settings steps_supervisor;
   supervisor_settings workers_supervisor;
@@ -83,5 +84,7 @@ std::optional<project_config> load_project_config(const std::filesystem::path& r
 /// The Node runner the runtime starts by default (bindings/node/bin/worker.js
 /// of this source tree, or $MOTIA_NODE_WORKER).
 std::string default_node_runner();
+/// The Python runner (bindings/python/bin/worker.py, or $MOTIA_PYTHON_WORKER).
+std::string default_python_runner();
 
 } // namespace motia

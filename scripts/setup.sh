@@ -19,10 +19,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -34,4 +34,12 @@ if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
   echo "setup: installing npm dependencies of $node_dir"
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   cp "$node_dir/package-lock.json" "$stamp"
+fi
+
+# The Python worker (bindings/python) needs msgpack in the python3 on PATH,
+# which is the interpreter the runtime starts for Python steps.
+if ! python3 -c 'import msgpack' 2>/dev/null; then
+  echo "setup: installing msgpack for $(command -v python3)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'msgpack>=1.0' 2>/dev/null \
+    || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-msgpack >/dev/null
 fi
