@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "actors/dlq_cli.hpp"
 #include "actors/runtime.hpp"
 #include "actors/summary.hpp"
 #include "core/log.hpp"
@@ -66,6 +67,10 @@ Usage:
       draining in-flight work.
   motia-actors steps [DIR] [--json]
       List the project's steps and their wiring (routes, topics, schedules).
+  motia-actors dlq list|show|redrive|purge [DIR] [--id ID] [--step NAME] [--all] [--json]
+      Dead letters: events whose handler failed its last attempt or whose
+      input broke the step's schema. Works on the data dir directly, or
+      through the running runtime's admin API when it holds the data dir.
   motia-actors --help | --version
 
 Settings come from DIR/motia-actors.json (see docs/configuration.md); the
@@ -75,6 +80,7 @@ flags override them.
 struct cli_args {
   std::string command;
   run_options opts;
+  dlq_request dlq;
   bool json = false;
   std::string error;
 };
@@ -111,10 +117,18 @@ cli_args parse_args(int argc, char** argv) {
       a.opts.host = value("--host");
     else if (s == "--data-dir")
       a.opts.data_dir = value("--data-dir");
+    else if (s == "--id")
+      a.dlq.id = value("--id");
+    else if (s == "--step")
+      a.dlq.step = value("--step");
+    else if (s == "--all")
+      a.dlq.all = true;
     else if (!s.empty() && s[0] == '-')
       a.error = fmt::format("unknown option {}", s);
     else if (a.command.empty())
       a.command = s;
+    else if (a.command == "dlq" && a.dlq.action.empty())
+      a.dlq.action = s;
     else if (!have_dir) {
       a.opts.project_dir = s;
       have_dir = true;
@@ -165,6 +179,10 @@ int app::main(int argc, char** argv) {
   if (a.command == "version") {
     fmt::print("motia-actors {}\n", MOTIA_VERSION);
     return 0;
+  }
+  if (a.command == "dlq") {
+    a.dlq.json = a.json;
+    return run_dlq_command(a.opts, a.dlq);
   }
   if (a.command != "run" && a.command != "steps") {
     fmt::print(stderr, "motia-actors: unknown command '{}'\n\n{}", a.command, usage_text);
