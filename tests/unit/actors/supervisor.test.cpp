@@ -398,6 +398,33 @@ BOOST_FIXTURE_TEST_CASE(a_restart_waits_the_backoff_which_grows_on_consecutive_c
   }
 }
 
+BOOST_FIXTURE_TEST_CASE(a_child_with_its_own_backoff_waits_that_long_and_restarts_are_counted,
+                        fixture) {
+  auto limits = fast_limits();
+  limits.backoff_min = limits.backoff_max = 10ms;
+  limits.jitter = 0;
+  auto slow = child("slow");
+  motia::supervision_settings own = limits;
+  own.backoff_min = own.backoff_max = 300ms;
+  slow.backoff = own;
+  std::atomic<std::uint64_t> restarts{0}, escalations{0};
+  motia::supervisor_policy policy{restart_strategy::one_for_one, limits, "counted", &restarts,
+                                  &escalations};
+  supervisors.push_back(motia::spawn_supervisor(sys, policy, {child("fast"), slow}));
+  BOOST_REQUIRE(eventually([&] { return rec->order().size() == 2; }));
+  auto t0 = clock_type::now();
+  tell("slow", fail_atom::value);
+  tell("fast", fail_atom::value);
+  BOOST_REQUIRE(eventually([&] { return rec->launches("fast") == 2 && rec->launches("slow") == 2; }));
+  auto fast_gap = std::chrono::duration_cast<ms>(rec->launch_time("fast", 1) - t0);
+  auto slow_gap = std::chrono::duration_cast<ms>(rec->launch_time("slow", 1) - t0);
+  BOOST_TEST_MESSAGE("fast restarted after " << fast_gap.count() << " ms, slow after " << slow_gap.count());
+  BOOST_TEST(slow_gap.count() >= 300);
+  BOOST_TEST(fast_gap.count() < slow_gap.count());
+  BOOST_TEST(restarts.load() == 2u);
+  BOOST_TEST(escalations.load() == 0u);
+}
+
 // -- shutdown ----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(an_exit_message_stops_the_children_and_the_supervisor_for_good) {
