@@ -6,6 +6,7 @@
 #define BOOST_TEST_MODULE parity
 #include <boost/test/unit_test.hpp>
 
+#include <csignal>
 #include <map>
 #include <regex>
 
@@ -165,5 +166,53 @@ BOOST_AUTO_TEST_CASE(the_polyglot_example_passes_one_flow_through_typescript_pyt
   auto bad = http_request(app.port(), "POST", "/reviews", R"({"id":"r2","stars":9})");
   BOOST_CHECK_EQUAL(bad.status, 400);
   BOOST_CHECK(bad.body.find("/stars") != std::string::npos);
+  app.stop();
+}
+
+BOOST_AUTO_TEST_CASE(step_files_that_fail_to_load_are_named_with_file_and_line_in_every_language) {
+  temp_project p;
+  p.write("steps/broken.step.ts", "export const config = { type: 'api', name: 'a', path: '/a', method: 'GET' }\n"
+                                  "export const handler = async ( => {}\n");
+  p.write("steps/broken_step.py", "config = {'type': 'event', 'name': 'b', 'subscribes': ['x']}\n\n"
+                                  "def handler(data, context)\n    pass\n");
+  p.write("steps/fine.step.js", "exports.config = { type: 'api', name: 'c', path: '/c', method: 'GET' }\n"
+                                "exports.handler = async () => ({ status: 200, body: {} })\n");
+  motia::app app;
+  auto err = app.start({p.dir, 0, std::nullopt, std::nullopt, true});
+  BOOST_REQUIRE(err.has_value());
+  BOOST_TEST_MESSAGE(*err);
+  BOOST_CHECK_MESSAGE(err->find("broken.step.ts:2") != std::string::npos, *err);
+  BOOST_CHECK_MESSAGE(err->find("broken_step.py:3") != std::string::npos, *err);
+  BOOST_CHECK(err->find("fine.step.js") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_python_worker_killed_mid_call_is_restarted_and_the_call_retried) {
+  temp_project p;
+  p.write("steps/kick.step.js", R"(
+exports.config = { type: 'api', name: 'kick', path: '/kick', method: 'POST', emits: ['job'] }
+exports.handler = async (req, ctx) => { await ctx.emit({ topic: 'job', data: { id: 'j' } }); return { status: 202, body: {} } }
+)");
+  p.write("steps/job_step.py", R"(import asyncio, os
+
+config = {"type": "event", "name": "job", "subscribes": ["job"], "emits": [],
+          "infrastructure": {"queue": {"maxRetries": 3, "backoffType": "fixed", "backoffDelayMs": 20}}}
+
+async def handler(data, context):
+    if context.attempt == 1:
+        await context.state.set("job", "pid", os.getpid())
+        await asyncio.sleep(30)
+    await context.state.set("job", "done", {"attempt": context.attempt, "pid": os.getpid()})
+)");
+  motia::app app;
+  auto err = app.start({p.dir, 0, std::nullopt, std::nullopt, true});
+  BOOST_REQUIRE_MESSAGE(!err, err.value_or(""));
+  BOOST_REQUIRE_EQUAL(http_request(app.port(), "POST", "/kick", "{}").status, 202);
+  BOOST_REQUIRE(eventually([&] { return app.state().get("job", "pid").has_value(); }));
+  auto pid = app.state().get("job", "pid")->get<int>();
+  BOOST_REQUIRE(::kill(pid, SIGKILL) == 0);
+  BOOST_REQUIRE(eventually([&] { return app.state().get("job", "done").has_value(); }, std::chrono::seconds(20)));
+  auto done = *app.state().get("job", "done");
+  BOOST_CHECK_EQUAL(done["attempt"], 2);
+  BOOST_CHECK(done["pid"].get<int>() != pid); // a new worker process ran the retry
   app.stop();
 }
