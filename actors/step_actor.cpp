@@ -91,10 +91,12 @@ void run_in_worker(step_actor* self, invocation inv, Done done) {
 }
 
 // Commits a native handler's staged emits, then runs `then(error)` on the
-// queue's writer thread. Without emits, runs it at once.
+// queue's writer thread. Without emits, runs it at once, except in strict
+// mode: then an empty commit syncs the WAL first, so the handler's state
+// writes are durable before anything is acknowledged.
 template <class Then>
 void commit_staged(runtime_services& svc, std::vector<queued_event> staged, Then then) {
-  if (staged.empty())
+  if (staged.empty() && !svc.project->durable_sync)
     return then(std::string{});
   rocks::queue_write w;
   w.enqueue = std::move(staged);
@@ -171,7 +173,16 @@ void handle_api(step_actor* self, api_call& call) {
   run_in_worker(self, std::move(inv),
                 [self, responder = call.responder, trace = call.trace_id](
                   invocation_result r, caf::error e) {
-                  respond_api(self, responder, r.value, e, trace);
+                  auto& st = self->state;
+                  if (e || !st.svc->project->durable_sync)
+                    return respond_api(self, responder, r.value, e, trace);
+                  // Strict: the handler's state writes reach the disk first.
+                  commit_staged(*st.svc, {}, [responder, value = std::move(r.value), trace,
+                                              cfg = st.cfg](const std::string& err) {
+                    if (err.empty())
+                      return respond_with(responder, value, trace, *cfg);
+                    responder->send(error_response(503, "unavailable", "the state could not be stored", trace));
+                  });
                 });
 }
 
@@ -278,18 +289,22 @@ void finish(step_actor* self, std::uint64_t seq, const caf::error& err,
     rocks::queue_write w;
     w.ack.emplace_back(st.cfg->name, seq);
     if (staged.empty()) {
-      // Losing an ack in a power cut only means one more delivery.
-      w.must_sync = false;
+      // In strict mode the ack's sync also covers the handler's state writes;
+      // the slot need not wait for it (a lost ack means one more delivery).
+      w.must_sync = st.svc->project->durable_sync;
       st.svc->topics->queue().submit(std::move(w));
       return release(self, seq);
     }
-    // The emits and the ack commit together; the slot is freed once they did.
+    // The emits and the ack commit together. The slot (and a FIFO group) is
+    // free at once: commits keep submission order, so the next delivery's
+    // emits cannot overtake these. The delivery stays held until committed.
     w.enqueue = std::move(staged);
     auto me = caf::actor_cast<caf::actor>(self);
     st.svc->topics->commit(std::move(w), [me, seq](const std::string& e) {
       caf::anon_send(me, committed_atom::value, seq, e);
     });
-    return;
+    st.sched->finished(e.message_group_id);
+    return pump(self);
   }
   ++e.attempts;
   e.last_error = describe(err);
@@ -445,12 +460,26 @@ caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_conf
       pump(self);
     },
     [self](committed_atom, std::uint64_t seq, const std::string& err) {
-      if (err.empty())
-        return release(self, seq);
-      // Nothing of the handler's result was stored: run it again.
       auto& st = self->state;
-      st.svc->topics->running++; // finish() counts it down
-      finish(self, seq, make_error(errc::unavailable, "events could not be stored: " + err), {});
+      auto it = st.held.find(seq);
+      if (it == st.held.end())
+        return;
+      if (err.empty()) {
+        st.held.erase(it);
+        if (!st.caught_up && st.held.size() <= st.max_held / 2)
+          load(self);
+        return pump(self);
+      }
+      // Nothing of the handler's result was stored: run it again after a
+      // backoff (its slot was already freed; its FIFO group is taken again).
+      auto& e = it->second;
+      ++e.attempts;
+      e.last_error = "events could not be stored: " + err;
+      auto delay = retry_delay(st.cfg->queue, e.attempts, unit_draw(st));
+      write_step_log("error", "a delivery's result could not be stored, retrying",
+                     {{"error", e.last_error}, {"retryInMs", delay.count()}}, e.trace_id, *st.cfg);
+      st.sched->claim(e.message_group_id);
+      self->delayed_send(self, delay, retry_atom::value, seq);
     },
     [self](pump_atom) { run_native_batch(self); },
     [self](cron_atom, const std::string& trace) { handle_cron(self, trace); },

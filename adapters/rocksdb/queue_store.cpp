@@ -152,7 +152,10 @@ void queue_store::commit(std::vector<queue_write>& batch) {
       wb.Put(db_.cf("meta"), next_seq_key, be64(next_seq_));
     auto opts = db_.write_options();
     opts.sync = opts.sync && sync;
-    auto s = db_.db()->Write(opts, &wb);
+    // An empty batch that must sync is a barrier: it makes earlier unsynced
+    // writes (state) durable before its callers acknowledge anything.
+    auto s = wb.Count() > 0 ? db_.db()->Write(opts, &wb)
+                            : (opts.sync ? db_.db()->SyncWAL() : rocksdb::Status::OK());
     if (!s.ok())
       error = "queue write failed: " + s.ToString();
   }

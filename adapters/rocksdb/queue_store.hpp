@@ -37,8 +37,9 @@ struct queue_write {
   std::vector<std::uint64_t> redrive;
   /// Dead letters removed.
   std::vector<std::uint64_t> purge;
-  /// False when losing this write in a power cut only causes a redelivery
-  /// (acks): then strict mode need not fsync for it.
+  /// In strict mode, whether the WAL is fsynced before `done` runs (it
+  /// covers every earlier write too, state included). False only when losing
+  /// this write in a power cut is harmless.
   bool must_sync = true;
   /// Called on the writer thread once the batch is in the WAL (error empty) or
   /// failed (nothing of it written). `enqueued` holds the new deliveries with
