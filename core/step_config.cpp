@@ -291,6 +291,11 @@ std::optional<step_config> parse_step_config(const json& cfg, std::string file,
       || !r.emits(cfg, "enqueues", s.emits) || !r.strings(cfg, "virtualSubscribes", s.virtual_subscribes)
       || !read_kind(r, cfg, s))
     return std::nullopt;
+  // Step names key the queue's rows (name, NUL, seq): no control characters.
+  if (std::any_of(s.name.begin(), s.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    err = "'name' must not contain control characters";
+    return std::nullopt;
+  }
   std::vector<emit_decl> virt;
   if (!r.emits(cfg, "virtualEmits", virt))
     return std::nullopt;

@@ -52,6 +52,7 @@ BOOST_AUTO_TEST_CASE(invalid_configs_are_refused_with_a_reason_naming_the_field)
     {R"([])", "config must be an object"},
     {R"({"type":"api","path":"/x","method":"GET"})", "'name' is required"},
     {R"({"type":"api","name":"","path":"/x","method":"GET"})", "'name' must be a non-empty string"},
+    {R"({"type":"event","name":"a\u0000b","subscribes":["t"]})", "'name' must not contain control characters"},
     {R"({"type":"webhook","name":"w"})", "'type' webhook is not one of"},
     {R"({"name":"w"})", "'type' is required"},
     {R"({"type":"api","name":"a","path":"x","method":"GET"})", "must start with '/'"},
