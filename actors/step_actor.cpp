@@ -119,7 +119,8 @@ void respond_api(step_actor* self, const http::responder_ptr& responder, const j
   auto& cfg = *self->state.cfg;
   if (err) {
     bool timeout = err == make_error(errc::handler_timeout) || err == caf::sec::request_timeout;
-    bool down = err == make_error(errc::worker_died) || err == make_error(errc::unavailable);
+    bool down = err == make_error(errc::worker_died) || err == make_error(errc::unavailable)
+                || err == caf::sec::request_receiver_down;
     write_step_log("error", "api handler failed", {{"error", describe(err)}}, trace, cfg);
     if (timeout)
       return responder->send(error_response(504, "handler_timeout", "the handler did not answer in time", trace));
