@@ -1,5 +1,6 @@
 #include "actors/step_actor.hpp"
 
+#include <map>
 #include <memory>
 #include <random>
 #include <unordered_map>
@@ -28,6 +29,8 @@ struct step_state {
   step_metrics* metrics = nullptr;
   std::shared_ptr<const json_schema> input_schema; ///< event steps with `input`
   std::shared_ptr<const json_schema> body_schema;  ///< api steps with `bodySchema`
+  /// api steps with `responseSchema`, by status ("200"), in development mode.
+  std::shared_ptr<const std::map<std::string, std::shared_ptr<const json_schema>>> response_schemas;
   /// Deliveries this actor holds (waiting, running, waiting for a retry), by
   /// seq. The queue in RocksDB is the truth; this is its working set.
   std::unordered_map<std::uint64_t, queued_event> held;
@@ -103,8 +106,28 @@ void commit_staged(runtime_services& svc, std::vector<queued_event> staged, Then
   svc.topics->commit(std::move(w), std::move(then));
 }
 
+using response_schema_map = std::map<std::string, std::shared_ptr<const json_schema>>;
+
+// Development mode: a response whose body breaks the step's responseSchema
+// for its status is logged (the client still gets it, as in Motia).
+void check_response(const response_schema_map& schemas, const json& value,
+                    const std::string& trace, const step_config& cfg) {
+  if (!value.is_object() || !value.contains("status") || !value["status"].is_number_integer())
+    return;
+  auto it = schemas.find(std::to_string(value["status"].get<long long>()));
+  if (it == schemas.end())
+    return;
+  std::vector<std::string> problems;
+  if (!it->second->validate(value.contains("body") ? value["body"] : json(), problems))
+    write_step_log("warn", "response does not match the step's responseSchema",
+                   {{"status", value["status"]}, {"problems", problems}}, trace, cfg);
+}
+
 void respond_with(const http::responder_ptr& responder, const json& value,
-                  const std::string& trace, const step_config& cfg) {
+                  const std::string& trace, const step_config& cfg,
+                  const response_schema_map* schemas = nullptr) {
+  if (schemas)
+    check_response(*schemas, value, trace, cfg);
   http::response resp;
   std::string why;
   if (!to_http_response(value, resp, why)) {
@@ -128,7 +151,7 @@ void respond_api(step_actor* self, const http::responder_ptr& responder, const j
       return responder->send(error_response(503, "unavailable", "the step's worker is unavailable", trace));
     return responder->send(error_response(500, "handler_failed", "internal server error", trace));
   }
-  respond_with(responder, value, trace, cfg);
+  respond_with(responder, value, trace, cfg, self->state.response_schemas.get());
 }
 
 void handle_api(step_actor* self, api_call& call) {
@@ -160,9 +183,9 @@ void handle_api(step_actor* self, api_call& call) {
     // that got its 200 never loses the events behind it.
     commit_staged(*st.svc, std::move(staged),
                   [responder = call.responder, value = std::move(value), trace = call.trace_id,
-                   cfg = st.cfg](const std::string& e) {
+                   cfg = st.cfg, schemas = st.response_schemas](const std::string& e) {
                     if (e.empty())
-                      return respond_with(responder, value, trace, *cfg);
+                      return respond_with(responder, value, trace, *cfg, schemas.get());
                     write_step_log("error", "emitted events could not be stored",
                                    {{"error", e}}, trace, *cfg);
                     responder->send(error_response(503, "unavailable",
@@ -179,9 +202,9 @@ void handle_api(step_actor* self, api_call& call) {
                     return respond_api(self, responder, r.value, e, trace);
                   // Strict: the handler's state writes reach the disk first.
                   commit_staged(*st.svc, {}, [responder, value = std::move(r.value), trace,
-                                              cfg = st.cfg](const std::string& err) {
+                                              cfg = st.cfg, schemas = st.response_schemas](const std::string& err) {
                     if (err.empty())
-                      return respond_with(responder, value, trace, *cfg);
+                      return respond_with(responder, value, trace, *cfg, schemas.get());
                     responder->send(error_response(503, "unavailable", "the state could not be stored", trace));
                   });
                 });
@@ -440,6 +463,18 @@ caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_conf
     if (!st.body_schema)
       write_step_log("warn", "the step's bodySchema cannot be used; bodies are not validated",
                      {{"error", err}}, "", *cfg);
+  }
+  if (cfg->kind == step_kind::api && cfg->response_schema.is_object() && svc->project->development) {
+    auto m = std::make_shared<response_schema_map>();
+    for (auto& [status, schema] : cfg->response_schema.items()) {
+      std::string err;
+      if (auto compiled = json_schema::compile(schema, err))
+        (*m)[status] = compiled;
+      else
+        write_step_log("warn", "a responseSchema entry cannot be used", {{"status", status}, {"error", err}},
+                       "", *cfg);
+    }
+    st.response_schemas = std::move(m);
   }
   for (auto& topic : cfg->subscribes)
     self->join(svc->topics->group(topic));

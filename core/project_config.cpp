@@ -240,6 +240,11 @@ void read_file(const json& doc, project_config& c, std::string& err) {
     e->millis("timeoutMs", c.event_timeout, 1, 86'400'000);
     e->finish();
   }
+  std::string mode;
+  top.string("mode", mode);
+  if (!mode.empty() && mode != "development" && mode != "production")
+    top.fail("'mode' must be \"development\" or \"production\"");
+  c.development = mode != "production";
   if (auto a = top.child("admin")) {
     if (auto v = a->take("enabled")) {
       if (!v->is_boolean())

@@ -65,6 +65,9 @@ struct project_config {
   std::chrono::milliseconds api_timeout{30'000}; ///< default api handler deadline
   std::chrono::milliseconds event_timeout{60'000}; ///< default event handler deadline
   std::string log_level = "info";
+  /// "development" checks api responses against `responseSchema` (a log
+  /// line per mismatch); "production" skips the check.
+  bool development = true;
   bool admin_enabled = true;  ///< the /_motia/ endpoints (docs/admin.md)
   std::string admin_token;    ///< when set, admin calls need `Bearer <token>`
   worker_settings node;   ///< command default: node
