@@ -1,6 +1,6 @@
-// The benchmark's JS step: GET /hello answers at once (no logging, no state),
-// so a request measures only the runtime's own path to a Node handler and back.
-exports.config = {
+// GET /hello answers at once (no logging, no state), so a request measures only
+// the runtime's own path to a handler and back. Also run unchanged by Motia 0.17.
+export const config = {
   type: 'api',
   name: 'hello',
   description: 'Benchmark: a trivial GET',
@@ -9,6 +9,6 @@ exports.config = {
   emits: [],
 }
 
-exports.handler = async () => {
+export const handler = async () => {
   return { status: 200, body: { message: 'hello' } }
 }
