@@ -172,8 +172,9 @@ def targets(results):
             out.append(f"  issue {issue}: {what}: not measured in this run")
             return
         ok = value >= goal if higher else value < goal
-        miss = "" if ok else f" (missed by {abs(goal - value) / goal * 100:.0f}%)"
-        spec = ".2f" if unit == "x" else ",.0f"
+        pct = abs(goal - value) / goal * 100
+        miss = "" if ok else f" (missed by {pct:.0f}%)" if pct >= 1 else " (missed by <1%)"
+        spec = (".3f" if pct < 1 else ".2f") if unit == "x" else ",.0f"
         out.append(f"  issue {issue}: {what}: {value:{spec}}{unit}, target {'≥' if higher else '<'} "
                    f"{goal:{spec}}{unit}: {'MET' if ok else 'MISSED'}{miss}")
 

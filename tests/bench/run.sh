@@ -4,7 +4,7 @@
 # with medians and same-round ratios (see README.md).
 #
 # Usage: bash tests/bench/run.sh [options]
-#   --quick            1 round of short cells (~4 min; smoke test, figures rough)
+#   --quick            1 round of short cells (~5 min; smoke test, figures rough)
 #   --only SCENARIO    get | flow | startup (repeatable)
 #   --systems A,B      only these systems (--list shows them)
 #   --soak             the flow at 70% of its maximum for 10 min per system

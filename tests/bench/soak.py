@@ -3,7 +3,7 @@
 For each system: a fresh server, a 10 s probe at full speed to find the maximum
 completed flows/s, then `--soak-minutes` of POSTs paced at 70% of it (wrk's
 delay hook), in 30 s chunks. Each chunk prints the POSTs accepted, the flows
-finished during it, their end-to-end p50/p99, the backlog (sent, not yet
+finished during it, their end-to-end p50/p99, the backlog (accepted, not yet
 finished), CPU and RSS per role. A system that slows down over time shows a
 falling done/s, a growing backlog or p99, or growing RSS.
 """
@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 
 import load
 from systems import Server
@@ -62,17 +61,17 @@ def soak_system(system, args, tools, workdir):
         print(f"  {'min':>5}{'POST/s':>9}{'done/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'backlog':>9}"
               f"{'CPU %':>7}   RSS MB main | workers | Redis")
         counter = Counter(server.done_file)
-        sent, rows = 0, []
+        accepted, rows = 0, []
         for i in range(chunks):
             usage = load.Usage(server)
             r = load.drive_flow(server, args.flow_conns, CHUNK_S, f"s{i}", rate=rate)
             u = usage.finish()
-            sent += r["sent"]
+            accepted += r["accepted"]
             e2e = counter.read()
             rss = server.rss()
             row = {"minute": (i + 1) * CHUNK_S / 60, "post_per_s": r["accepted"] / CHUNK_S,
                    "done_per_s": len(e2e) / u["wall_s"], "p50": load.percentile(e2e, 50),
-                   "p99": load.percentile(e2e, 99), "backlog": max(sent - counter.total, 0),
+                   "p99": load.percentile(e2e, 99), "backlog": max(accepted - counter.total, 0),
                    "cpu_pct": u["main_pct"] + u["rest_pct"], "rss_kb": rss,
                    "errors": r["errors"]}
             rows.append(row)
