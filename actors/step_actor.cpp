@@ -213,6 +213,13 @@ void handle_api(step_actor* self, api_call& call) {
 void pump(step_actor* self);
 void load(step_actor* self);
 
+// Takes more from the store once the working set has room again.
+void refill(step_actor* self) {
+  auto& st = self->state;
+  if (!st.caught_up && st.held.size() <= st.max_held / 2)
+    load(self);
+}
+
 double unit_draw(step_state& st) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(st.rng);
 }
@@ -295,8 +302,44 @@ void release(step_actor* self, std::uint64_t seq) {
     return;
   st.sched->finished(it->second.message_group_id);
   st.held.erase(it);
-  if (!st.caught_up && st.held.size() <= st.max_held / 2)
-    load(self);
+  refill(self);
+  pump(self);
+}
+
+// A failed attempt. `running`: the delivery still holds its scheduler slot
+// (a handler failure); otherwise the slot was freed already (its commit did
+// not land) and only its FIFO group is taken again. After the last attempt
+// the delivery is dead-lettered; before it, the attempt count, error and
+// retry time are persisted, then the retry waits in this actor's mailbox.
+void fail_attempt(step_actor* self, std::uint64_t seq, const std::string& why, bool running) {
+  auto& st = self->state;
+  auto& e = st.held.at(seq);
+  ++e.attempts;
+  e.last_error = why;
+  if (e.attempts > st.cfg->queue.max_retries) {
+    bury(self, e, why, false);
+    if (running)
+      return release(self, seq);
+    st.held.erase(seq);
+    refill(self);
+    return pump(self);
+  }
+  auto delay = retry_delay(st.cfg->queue, e.attempts, unit_draw(st));
+  e.retry_at_ms = unix_ms_now() + delay.count();
+  st.metrics->retried++;
+  write_step_log("warn", "event handler failed, retrying",
+                 {{"error", why}, {"attempt", e.attempts}, {"retryInMs", delay.count()},
+                  {"topic", e.topic}, {"messageId", e.message_id}},
+                 e.trace_id, *st.cfg);
+  // The attempt count is persisted before the retry, so a crash cannot reset it.
+  rocks::queue_write w;
+  w.update.push_back(e);
+  st.svc->topics->queue().submit(std::move(w));
+  if (running)
+    st.sched->retry_wait(e.message_group_id);
+  else
+    st.sched->claim(e.message_group_id);
+  self->delayed_send(self, delay, retry_atom::value, seq);
   pump(self);
 }
 
@@ -330,31 +373,7 @@ void finish(step_actor* self, std::uint64_t seq, const caf::error& err,
     st.sched->finished(e.message_group_id);
     return pump(self);
   }
-  ++e.attempts;
-  e.last_error = describe(err);
-  if (e.attempts > st.cfg->queue.max_retries) {
-    auto dead = std::move(e);
-    st.sched->finished(dead.message_group_id);
-    st.held.erase(it);
-    bury(self, std::move(dead), describe(err), false);
-    if (!st.caught_up && st.held.size() <= st.max_held / 2)
-      load(self);
-    return pump(self);
-  }
-  auto delay = retry_delay(st.cfg->queue, e.attempts, unit_draw(st));
-  e.retry_at_ms = unix_ms_now() + delay.count();
-  st.metrics->retried++;
-  write_step_log("warn", "event handler failed, retrying",
-                 {{"error", e.last_error}, {"attempt", e.attempts}, {"retryInMs", delay.count()},
-                  {"topic", e.topic}, {"messageId", e.message_id}},
-                 e.trace_id, *st.cfg);
-  // The attempt count is persisted before the retry, so a crash cannot reset it.
-  rocks::queue_write w;
-  w.update.push_back(e);
-  st.svc->topics->queue().submit(std::move(w));
-  st.sched->retry_wait(e.message_group_id);
-  self->delayed_send(self, delay, retry_atom::value, seq);
-  pump(self);
+  fail_attempt(self, seq, describe(err), true);
 }
 
 void pump(step_actor* self) {
@@ -502,20 +521,11 @@ caf::behavior step_impl(step_actor* self, runtime_services* svc, const step_conf
         return;
       if (err.empty()) {
         st.held.erase(it);
-        if (!st.caught_up && st.held.size() <= st.max_held / 2)
-          load(self);
+        refill(self);
         return pump(self);
       }
-      // Nothing of the handler's result was stored: run it again after a
-      // backoff (its slot was already freed; its FIFO group is taken again).
-      auto& e = it->second;
-      ++e.attempts;
-      e.last_error = "events could not be stored: " + err;
-      auto delay = retry_delay(st.cfg->queue, e.attempts, unit_draw(st));
-      write_step_log("error", "a delivery's result could not be stored, retrying",
-                     {{"error", e.last_error}, {"retryInMs", delay.count()}}, e.trace_id, *st.cfg);
-      st.sched->claim(e.message_group_id);
-      self->delayed_send(self, delay, retry_atom::value, seq);
+      // Nothing of the handler's result was stored: it counts as a failed attempt.
+      fail_attempt(self, seq, "events could not be stored: " + err, false);
     },
     [self](pump_atom) { run_native_batch(self); },
     [self](cron_atom, const std::string& trace) { handle_cron(self, trace); },
