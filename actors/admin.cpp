@@ -24,16 +24,6 @@ http::response json_response(unsigned status, const json& body) {
   return r;
 }
 
-std::optional<std::uint64_t> parse_id(const std::string& s) {
-  if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  try {
-    return std::stoull(s);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 std::string query_value(const http::request& req, const std::string& name) {
   for (auto& [k, v] : parse_query(req.query))
     if (k == name)
@@ -86,7 +76,7 @@ private:
     if (n == 1 && parts[0] == "metrics" && m == "GET") {
       json body = svc_.metrics->to_json();
       body["queue"] = {{"pending", queue_.pending_count()},
-                       {"deadLetters", queue_.dead_letters("", SIZE_MAX).size()}};
+                       {"deadLetters", queue_.dead_letter_count()}};
       return out->send(json_response(200, body));
     }
     if (n >= 1 && parts[0] == "dlq") {
@@ -97,7 +87,7 @@ private:
       if (n == 2 && parts[1] == "redrive" && m == "POST")
         return redrive_many(req, out);
       if (n == 2 || (n == 3 && parts[2] == "redrive")) {
-        auto id = parse_id(parts[1]);
+        auto id = parse_dead_letter_id(parts[1]);
         if (!id)
           return out->send(error_response(400, "bad_id", "dead-letter ids are decimal numbers"));
         if (n == 2 && m == "GET")
@@ -115,7 +105,7 @@ private:
 
   std::size_t limit_of(const http::request& req) {
     auto l = query_value(req, "limit");
-    if (auto v = parse_id(l); v && *v > 0)
+    if (auto v = parse_dead_letter_id(l); v && *v > 0)
       return static_cast<std::size_t>(std::min<std::uint64_t>(*v, 10'000));
     return 100;
   }
@@ -154,14 +144,7 @@ private:
       auto n = enqueued.size();
       log::info("dead letters redriven", {{"count", n}});
       // Straight to each step (the step may no longer subscribe to the topic).
-      std::map<std::string, std::shared_ptr<std::vector<queued_event>>> by_step;
-      for (auto& e : enqueued) {
-        auto& b = by_step[e.step];
-        if (!b)
-          b = std::make_shared<std::vector<queued_event>>();
-        b->push_back(std::move(e));
-      }
-      for (auto& [step, batch] : by_step)
+      for (auto& [step, batch] : split_deliveries(std::move(enqueued), &queued_event::step))
         if (auto slot = svc.step_slots.find(step); slot != svc.step_slots.end())
           if (auto a = slot->second->get())
             caf::anon_send(a, event_atom::value, delivery_batch(batch));

@@ -49,12 +49,6 @@ void print_list(const json& items, bool as_json) {
   fmt::print("{} dead letter{}\n", items.size(), items.size() == 1 ? "" : "s");
 }
 
-std::optional<std::uint64_t> parse_id(const std::string& s) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19)
-    return std::nullopt;
-  return std::stoull(s);
-}
-
 // The database is free: work on it directly.
 int offline(rocks::database& db, const dlq_request& r) {
   rocks::queue_store q(db);
@@ -75,7 +69,7 @@ int offline(rocks::database& db, const dlq_request& r) {
     return 0;
   }
   if (r.action == "show") {
-    auto e = q.dead_letter(*parse_id(r.id));
+    auto e = q.dead_letter(*parse_dead_letter_id(r.id));
     if (!e) {
       fmt::print(stderr, "motia-actors: no dead letter {}\n", r.id);
       return 1;
@@ -85,11 +79,11 @@ int offline(rocks::database& db, const dlq_request& r) {
   }
   std::vector<std::uint64_t> ids;
   if (!r.id.empty()) {
-    if (!q.dead_letter(*parse_id(r.id))) {
+    if (!q.dead_letter(*parse_dead_letter_id(r.id))) {
       fmt::print(stderr, "motia-actors: no dead letter {}\n", r.id);
       return 1;
     }
-    ids.push_back(*parse_id(r.id));
+    ids.push_back(*parse_dead_letter_id(r.id));
   } else {
     for (auto& e : q.dead_letters(r.step, SIZE_MAX))
       ids.push_back(e.seq);
@@ -152,7 +146,7 @@ int run_dlq_command(const run_options& opts, const dlq_request& r) {
     fmt::print(stderr, "motia-actors: dlq needs an action: list, show, redrive or purge\n");
     return 2;
   }
-  if (!r.id.empty() && !parse_id(r.id)) {
+  if (!r.id.empty() && !parse_dead_letter_id(r.id)) {
     fmt::print(stderr, "motia-actors: --id {} is not a dead-letter id (a number)\n", r.id);
     return 2;
   }

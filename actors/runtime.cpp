@@ -261,7 +261,7 @@ void runtime::start_steps() {
   if (!crons.empty())
     children.push_back(child_spec{
       "cron", [crons](caf::actor_system& sys) { return spawn_cron_actor(sys, crons); },
-      restart_type::transient, [this](const caf::actor& a) { cron_.set(a); }});
+      restart_type::transient, [this](const caf::actor& a) { cron_.set(a); }, std::nullopt});
   steps_sup_ = spawn_supervisor(*sys_, policy_of(p.steps_supervisor, "steps", metrics_),
                                 std::move(children));
   watch(steps_sup_);

@@ -14,7 +14,7 @@
 namespace motia {
 
 void topic_bus::add_subscriber(const std::string& topic, const std::string& step) {
-  auto grp = group(topic);
+  group(topic); // creates the topic's group
   std::lock_guard<std::mutex> g(mtx_);
   topics_[topic].second.push_back(step);
 }
@@ -69,20 +69,21 @@ void topic_bus::commit(rocks::queue_write w, std::function<void(const std::strin
 }
 
 void topic_bus::publish(std::vector<queued_event> entries) {
-  // One message per topic; entries of one commit are mostly of one topic.
-  while (!entries.empty()) {
-    const std::string topic = entries.front().topic;
-    auto batch = std::make_shared<std::vector<queued_event>>();
-    for (auto it = entries.begin(); it != entries.end();) {
-      if (it->topic == topic) {
-        batch->push_back(std::move(*it));
-        it = entries.erase(it);
-      } else {
-        ++it;
-      }
-    }
+  // One message per topic (a group commit may hold thousands of entries).
+  for (auto& [topic, batch] : split_deliveries(std::move(entries), &queued_event::topic))
     caf::anon_send(group(topic), event_atom::value, delivery_batch(std::move(batch)));
+}
+
+std::map<std::string, std::shared_ptr<std::vector<queued_event>>> split_deliveries(
+  std::vector<queued_event>&& entries, std::string queued_event::*field) {
+  std::map<std::string, std::shared_ptr<std::vector<queued_event>>> out;
+  for (auto& e : entries) {
+    auto& batch = out[e.*field];
+    if (!batch)
+      batch = std::make_shared<std::vector<queued_event>>();
+    batch->push_back(std::move(e));
   }
+  return out;
 }
 
 json runtime_metrics::to_json() const {

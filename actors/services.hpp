@@ -133,6 +133,11 @@ struct runtime_services {
   std::unordered_map<std::string, actor_slot*> step_slots;
 };
 
+/// Splits deliveries into one batch per value of `field` (e.g.
+/// &queued_event::topic), in one pass, keeping their order within a batch.
+std::map<std::string, std::shared_ptr<std::vector<queued_event>>> split_deliveries(
+  std::vector<queued_event>&& entries, std::string queued_event::*field);
+
 /// A random trace id (UUID v4 text) and a random message id.
 std::string new_trace_id();
 std::string new_message_id();

@@ -74,6 +74,16 @@ json to_json(const queued_event& e) {
   return j;
 }
 
+std::optional<std::uint64_t> parse_dead_letter_id(std::string_view text) {
+  // Up to 19 digits always fits in 64 bits.
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : text)
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  return v;
+}
+
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())

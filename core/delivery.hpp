@@ -44,6 +44,10 @@ bool decode_queued_event(std::string_view bytes, queued_event& out, std::string&
 /// The record as the admin API and CLI show it.
 json to_json(const queued_event& e);
 
+/// A dead-letter id as the admin API and CLI take it (the seq in decimal);
+/// nullopt for anything else.
+std::optional<std::uint64_t> parse_dead_letter_id(std::string_view text);
+
 /// Milliseconds since the unix epoch, now.
 std::int64_t unix_ms_now();
 

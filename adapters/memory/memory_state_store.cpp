@@ -18,13 +18,9 @@ public:
   std::optional<json> get(const std::string& group, const std::string& key) override {
     check_group(group);
     std::lock_guard<std::mutex> guard(mu_);
-    const auto g = groups_.find(group);
-    if (g == groups_.end())
-      return std::nullopt;
-    const auto it = g->second.find(key);
-    if (it == g->second.end())
-      return std::nullopt;
-    return it->second;
+    if (const json* v = find(group, key))
+      return *v;
+    return std::nullopt;
   }
 
   state_change set(const std::string& group, const std::string& key,
@@ -41,11 +37,8 @@ public:
                       const json& ops) override {
     check_group(group);
     std::lock_guard<std::mutex> guard(mu_);
-    auto g = groups_.find(group);
-    json old;
-    if (g != groups_.end())
-      if (auto it = g->second.find(key); it != g->second.end())
-        old = it->second;
+    const json* found = find(group, key);
+    json old = found ? *found : json();
     json next = old;
     std::string err;
     if (!apply_update_ops(next, ops, err))
@@ -113,6 +106,15 @@ private:
   static void check_group(const std::string& group) {
     if (group.find('\0') != std::string::npos)
       throw store_error("state group names must not contain NUL");
+  }
+
+  // The value under (group, key), or nullptr. REQUIRES: mu_ held.
+  const json* find(const std::string& group, const std::string& key) const {
+    const auto g = groups_.find(group);
+    if (g == groups_.end())
+      return nullptr;
+    const auto it = g->second.find(key);
+    return it == g->second.end() ? nullptr : &it->second;
   }
 
   std::mutex mu_;

@@ -199,14 +199,17 @@ std::vector<queued_event> queue_store::pending(const std::string& step, std::uin
   return out;
 }
 
-std::size_t queue_store::pending_count() {
+std::size_t queue_store::count_rows(const char* cf) {
   std::size_t n = 0;
-  std::unique_ptr<rocksdb::Iterator> it(
-    db_.db()->NewIterator(rocksdb::ReadOptions(), db_.cf("queue")));
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), db_.cf(cf)));
   for (it->SeekToFirst(); it->Valid(); it->Next())
     ++n;
   return n;
 }
+
+std::size_t queue_store::pending_count() { return count_rows("queue"); }
+
+std::size_t queue_store::dead_letter_count() { return count_rows("dlq"); }
 
 std::vector<queued_event> queue_store::dead_letters(const std::string& step, std::size_t limit) {
   std::vector<queued_event> out;

@@ -66,6 +66,8 @@ public:
                                     std::size_t limit);
   /// How many deliveries are pending in all (a scan; for admin and tests).
   std::size_t pending_count();
+  /// How many dead letters there are (a scan of keys, values not decoded).
+  std::size_t dead_letter_count();
 
   /// Dead letters, oldest first, of `step` (all steps when empty), at most `limit`.
   std::vector<queued_event> dead_letters(const std::string& step, std::size_t limit);
@@ -76,6 +78,7 @@ public:
 
 private:
   void run();
+  std::size_t count_rows(const char* cf);
   void commit(std::vector<queue_write>& batch);
 
   database& db_;

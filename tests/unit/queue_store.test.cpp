@@ -10,33 +10,16 @@
 #include <thread>
 
 #include "adapters/rocksdb/database.hpp"
+#include "tests/support/rocksdb.hpp"
 
 using namespace motia;
 namespace fs = std::filesystem;
 namespace rocks = motia::rocks;
 
+using motia::test::open_db;
+using motia::test::temp_dir;
+
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "motia-queue-XXXXXX").string();
-    BOOST_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::unique_ptr<rocks::database> open_db(const fs::path& dir,
-                                         rocks::durability mode = rocks::durability::process) {
-  std::string err;
-  auto db = rocks::database::open({dir, mode}, err);
-  BOOST_REQUIRE_MESSAGE(db, err);
-  return db;
-}
 
 queued_event event(const std::string& step, int n, const std::string& group = {}) {
   queued_event e;

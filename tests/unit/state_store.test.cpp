@@ -14,35 +14,17 @@
 #include <rocksdb/options.h>
 
 #include "adapters/rocksdb/database.hpp"
+#include "tests/support/rocksdb.hpp"
 
 using motia::json;
 using motia::state_store;
 namespace fs = std::filesystem;
 namespace rocks = motia::rocks;
 
+using motia::test::open_db;
+using motia::test::temp_dir;
+
 namespace {
-
-// A fresh directory under /tmp, removed with everything in it at the end.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "motia-state-XXXXXX").string();
-    BOOST_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::unique_ptr<rocks::database> open_db(const fs::path& dir,
-                                         rocks::durability mode = rocks::durability::process) {
-  std::string err;
-  auto db = rocks::database::open({dir, mode}, err);
-  BOOST_REQUIRE_MESSAGE(db, err);
-  return db;
-}
 
 // The conformance suite runs once per fixture; each provides store().
 struct memory_kind {

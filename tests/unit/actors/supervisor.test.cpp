@@ -163,7 +163,7 @@ struct fixture {
   motia::child_spec child(const std::string& id, restart_type type = restart_type::permanent) {
     auto r = rec;
     return {id, [id, r](caf::actor_system& s) { return s.spawn(child_impl, id, r); }, type,
-            [id, r](const caf::actor& who) { r->launched(id, who); }};
+            [id, r](const caf::actor& who) { r->launched(id, who); }, std::nullopt};
   }
 
   /// Spawns a supervisor and waits until it has launched every child once.
