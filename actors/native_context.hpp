@@ -20,6 +20,7 @@ public:
 
   void emit(const std::string& topic, json data, const std::string& message_group_id) override;
   state_store& state() override { return *svc_.state; }
+  stream_access& streams() override { return *svc_.streams; }
   step_logger& logger() override { return *this; }
   const std::string& trace_id() const override { return trace_id_; }
   const std::vector<std::string>& flows() const override { return cfg_.flows; }

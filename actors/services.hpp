@@ -123,6 +123,7 @@ private:
 struct runtime_services {
   const project_config* project = nullptr;
   state_store* state = nullptr;
+  stream_access* streams = nullptr;
   topic_bus* topics = nullptr;
   runtime_metrics* metrics = nullptr;
   /// Every validated step by name; fixed once the runtime started.

@@ -46,6 +46,59 @@ using responder_ptr = std::shared_ptr<responder>;
 /// Called on an io thread for each complete request. Must not block.
 using request_handler = std::function<void(request&&, responder_ptr)>;
 
+/// One open WebSocket connection, as the runtime sees it. Implemented by the
+/// WebSocket session (ws_session.cpp).
+///
+/// Thread-safety: every member may be called from any thread; none blocks.
+class ws_connection {
+public:
+  virtual ~ws_connection() = default;
+  /// Unique per server run, never 0.
+  virtual std::uint64_t id() const = 0;
+  /// Queues one text message. Messages leave in the order queued; many queued
+  /// messages may leave in one socket write. If the bytes queued and not yet
+  /// written would exceed `ws_options::send_queue_limit` the connection is
+  /// closed (1008, "send queue full: the client reads too slowly") and the
+  /// message dropped. After close, does nothing.
+  virtual void send(std::shared_ptr<const std::string> text) = 0;
+  /// Sends a close frame with `code` and `reason`, then closes the socket.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+using ws_connection_ptr = std::shared_ptr<ws_connection>;
+
+/// The answer to an upgrade request's authentication.
+struct ws_auth_result {
+  bool accepted = true;
+  std::string context;       ///< JSON text of the auth context (default "null")
+  unsigned status = 401;     ///< HTTP status of a refusal
+  std::string message;       ///< why it was refused (in the JSON error body)
+};
+using ws_auth_done = std::function<void(ws_auth_result)>;
+
+/// What the runtime does with WebSocket connections. Any member may be empty.
+/// All run on io threads and must not block.
+struct ws_handlers {
+  /// Called with the upgrade request (method, path, query, headers; no body)
+  /// before the handshake. `done` may be called later from any thread, once.
+  /// Refused: the client gets an HTTP response `status` with
+  /// `{"error":{"code":"unauthorized","message":...}}` and no upgrade. Empty:
+  /// every upgrade is accepted with context "null".
+  std::function<void(const request&, ws_auth_done)> authenticate;
+  /// After the handshake. `context` is the accepted auth context's JSON text.
+  std::function<void(const ws_connection_ptr&, const std::string& context)> on_open;
+  /// One complete text message (UTF-8 as sent; not validated further).
+  std::function<void(const ws_connection_ptr&, std::string&& text)> on_message;
+  /// Once per opened connection, when it is closed for any reason.
+  std::function<void(std::uint64_t id)> on_close;
+};
+
+struct ws_options {
+  std::size_t message_limit = 64 * 1024;       ///< larger client messages: close 1009
+  std::size_t send_queue_limit = 4 * 1024 * 1024; ///< bytes queued per connection
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000}; ///< a silent peer gets a ping, then is closed
+};
+
 struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000; ///< 0 picks a free port
@@ -53,6 +106,10 @@ struct server_options {
   std::size_t header_limit = 16 * 1024;    ///< larger headers get 431
   std::chrono::milliseconds read_timeout{30000}; ///< idle/slow clients are closed
   std::size_t max_pipelined = 16; ///< bounded queue of unanswered requests per connection
+  /// WebSocket upgrades (any path) go here. Without `ws.on_open` an upgrade
+  /// request is an ordinary request for the request handler.
+  ws_handlers ws;
+  ws_options ws_limits;
 };
 
 /// The HTTP/1.1 server (keep-alive, pipelining). Errors of the HTTP layer
@@ -72,8 +129,9 @@ public:
   std::string start(const server_options& opts, request_handler handler);
   /// The bound port. REQUIRES: start succeeded.
   std::uint16_t port() const;
-  /// Stops accepting, closes idle connections, lets in-flight responses finish
-  /// up to `grace`, then closes the rest.
+  /// Stops accepting, closes idle connections and WebSocket connections (1001
+  /// "server shutting down"), lets in-flight responses finish up to `grace`,
+  /// then closes the rest.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{5000});
 
 private:

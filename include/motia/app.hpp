@@ -35,6 +35,11 @@ public:
   /// Registers a native step. REQUIRES: called before start/main.
   void add_step(step_definition def);
 
+  /// Registers a native stream. REQUIRES: called before start/main.
+  void add_stream(stream_definition def);
+  /// Sets the project's stream authentication hook (native). REQUIRES: called
+  /// before start/main; refused at start if a worker file also defines one.
+  void set_stream_auth(stream_authenticator auth);
   /// The command line: `run`, `steps`, `--help`, `--version`. Returns the exit
   /// code. Handles SIGINT/SIGTERM by draining and stopping.
   int main(int argc, char** argv);
@@ -48,6 +53,8 @@ public:
 
   /// The state store of the running app. REQUIRES: start succeeded.
   state_store& state();
+  /// The streams of the running app. REQUIRES: start succeeded.
+  stream_access& streams();
 
   /// Drains in-flight work and stops everything. Idempotent.
   void stop();

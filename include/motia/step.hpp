@@ -6,6 +6,7 @@
 
 #include "motia/json.hpp"
 #include "motia/state_store.hpp"
+#include "motia/stream.hpp"
 
 namespace motia {
 
@@ -55,6 +56,8 @@ public:
     emit(topic, std::move(data), message_group_id);
   }
   virtual state_store& state() = 0;
+  /// The project's streams (`ctx.streams.<name>` is `streams().set("name", ...)`).
+  virtual stream_access& streams() = 0;
   virtual step_logger& logger() = 0;
   virtual const std::string& trace_id() const = 0;
   virtual const std::vector<std::string>& flows() const = 0;
