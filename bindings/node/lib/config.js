@@ -8,8 +8,7 @@ const { toWire } = require('./wire');
 
 /** Returns the plain form of `config`, exported by `file`. May throw. */
 function plainConfig(config, file) {
-  const hook = (v) => (isZod(v) ? zodToJsonSchema(v, file) : undefined);
-  const out = toWire(config, hook);
+  const out = toWire(config, schemaHook(file));
   // Middleware are functions the worker runs itself; the runtime only needs
   // to know they exist (a list of nulls would tell it nothing).
   delete out.middleware;
@@ -27,6 +26,20 @@ function plainConfig(config, file) {
   }
   return out;
 }
+
+/**
+ * The plain form of a stream file's `config`: `name`, `schema` (zod turned
+ * into JSON Schema), `baseConfig`, and `canAccess` reduced to whether it is
+ * a function, which the worker runs itself. May throw.
+ */
+function plainStreamConfig(config, file) {
+  const { name, schema, baseConfig } = config;
+  const out = toWire({ name, schema, baseConfig }, schemaHook(file));
+  out.canAccess = typeof config.canAccess === 'function';
+  return out;
+}
+
+const schemaHook = (file) => (v) => (isZod(v) ? zodToJsonSchema(v, file) : undefined);
 
 function hasMiddleware(c) {
   return c !== null && typeof c === 'object' && Array.isArray(c.middleware) && c.middleware.length > 0;
@@ -137,4 +150,4 @@ function zod3Object(def) {
   return out;
 }
 
-module.exports = { plainConfig, zodToJsonSchema, isZod };
+module.exports = { plainConfig, plainStreamConfig, zodToJsonSchema, isZod };

@@ -43,7 +43,7 @@ function createContext(runner, msg, input) {
     enqueue: emit, // Motia 1.0's name for the same operation
     state: createState(call),
     logger: createLogger(runner, inv),
-    streams: UNSUPPORTED_STREAMS,
+    streams: createStreams(call, runner.streamNames),
     // Motia 1.0's helpers for handlers shared by several triggers.
     trigger,
     is: {
@@ -124,21 +124,55 @@ function unsupported(message) {
   return err;
 }
 
-// `ctx.streams.<name>` exists for every name, so that handlers destructure
-// and reach it as in Motia, but every operation on it fails clearly.
-const STREAM_OPS = ['get', 'set', 'delete', 'getGroup', 'list', 'send', 'update'];
-
-function unsupportedStream(name) {
-  const stream = {};
-  for (const op of STREAM_OPS) {
-    stream[op] = () => Promise.reject(unsupported(`streams are not supported yet (streams.${name}.${op})`));
-  }
-  return Object.freeze(stream);
+// `ctx.streams`: a client per stream name. The names the worker knows
+// (init.streams and its own stream files) are enumerable; any other name still
+// gets a client, because a stream defined in another language's files is only
+// known to the runtime, which refuses names it has not got (`unknown_stream`).
+function createStreams(call, names) {
+  const known = {};
+  for (const name of names || []) known[name] = createStream(call, name);
+  return new Proxy(known, {
+    get(target, prop, receiver) {
+      if (typeof prop !== 'string' || prop in target || prop === 'then' || prop === 'toJSON')
+        return Reflect.get(target, prop, receiver);
+      target[prop] = createStream(call, prop);
+      return target[prop];
+    },
+  });
 }
 
-const UNSUPPORTED_STREAMS = new Proxy(Object.freeze({}), {
-  get: (target, name) => (typeof name === 'string' && name !== 'then' ? unsupportedStream(name) : undefined),
-});
+/** The operations on stream `name`, each a `stream.*` call settled by its reply. */
+function createStream(call, name) {
+  const where = (op) => `streams.${name}.${op}`;
+  const getGroup = (groupId) => checkedIds(where('getGroup'), groupId) || call('stream.getGroup', { stream: name, groupId });
+  return {
+    get: (groupId, id) => checkedIds(where('get'), groupId, id) || call('stream.get', { stream: name, groupId, id }),
+    set: (groupId, id, data) => checkedIds(where('set'), groupId, id) || call('stream.set', { stream: name, groupId, id, data }),
+    delete: (groupId, id) => checkedIds(where('delete'), groupId, id) || call('stream.delete', { stream: name, groupId, id }),
+    getGroup,
+    list: getGroup, // Motia 1.0's name
+    send: (channel, event) => {
+      if (channel === null || typeof channel !== 'object') {
+        return Promise.reject(new TypeError(`${where('send')}: channel must be {groupId, id?}`));
+      }
+      const { groupId, id } = channel;
+      const bad = checkedIds(where('send'), groupId, ...(id === undefined || id === null ? [] : [id]));
+      if (bad) return bad;
+      if (event === null || typeof event !== 'object' || typeof event.type !== 'string') {
+        return Promise.reject(new TypeError(`${where('send')}: event must be {type: string, data}`));
+      }
+      const args = { stream: name, groupId, event: { type: event.type, data: event.data } };
+      if (id !== undefined && id !== null) args.id = id;
+      return call('stream.send', args);
+    },
+  };
+}
+
+function checkedIds(op, groupId, ...rest) {
+  if (typeof groupId !== 'string') return Promise.reject(new TypeError(`${op}: groupId must be a string`));
+  if (rest.length > 0 && typeof rest[0] !== 'string') return Promise.reject(new TypeError(`${op}: id must be a string`));
+  return null;
+}
 
 function createLogger(runner, inv) {
   const logger = {};
@@ -181,4 +215,4 @@ function errorHook(v) {
   return out;
 }
 
-module.exports = { createContext, logFrame, unsupportedStream, LEVELS };
+module.exports = { createContext, logFrame, LEVELS };

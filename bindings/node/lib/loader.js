@@ -1,11 +1,11 @@
 'use strict';
-// Loads step files and collects what `register` needs. A file that fails to
-// load becomes an entry in `errors`; the others still load.
+// Loads step, stream and auth files and collects what `register` needs. A
+// file that fails to load becomes an entry in `errors`; the others still load.
 
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const { pathToFileURL } = require('node:url');
-const { plainConfig } = require('./config');
+const { plainConfig, plainStreamConfig } = require('./config');
 const compiler = require('./compile');
 
 const { TS_FILE, CompileError } = compiler;
@@ -15,18 +15,20 @@ const { TS_FILE, CompileError } = compiler;
 class StepError extends Error {}
 
 /**
- * Imports `files` in order. Returns {steps: Map name → {file, config,
- * handler}, register: {steps: [{file, config}], errors: [...]}}.
+ * Imports the step `files` in order, then the `streamFiles`, then the `auth`
+ * file if given. Returns {steps: Map name → {file, config, handler},
+ * streams: Map name → {file, name, canAccess}, authenticate (a function or
+ * null), register: {steps, streams, auth, errors}}.
  */
-async function loadSteps(root, files) {
+async function loadProject(root, files, streamFiles = [], auth = undefined) {
   const steps = new Map();
-  const register = { steps: [], errors: [] };
-  compiler.install(root, files);
+  const streams = new Map();
+  let authenticate = null;
+  const register = { steps: [], streams: [], auth: false, errors: [] };
+  compiler.install(root, [...files, ...streamFiles, ...(auth === undefined ? [] : [auth])]);
   for (const file of files) {
     try {
-      // TypeScript goes through require(), where compile.js hooks in.
-      const ns = TS_FILE.test(file) ? require(file) : await import(pathToFileURL(file).href);
-      const step = stepFrom(ns, file);
+      const step = stepFrom(await importFile(file), file);
       // A duplicate name is registered anyway: the runtime validates the whole
       // project and reports it with both files, then refuses to start.
       if (!steps.has(step.name)) steps.set(step.name, step);
@@ -35,7 +37,61 @@ async function loadSteps(root, files) {
       register.errors.push(loadError(file, err));
     }
   }
-  return { steps, register };
+  for (const file of streamFiles) {
+    try {
+      const stream = streamFrom(await importFile(file), file);
+      if (!streams.has(stream.name)) streams.set(stream.name, stream);
+      register.streams.push({ file, config: stream.plain });
+    } catch (err) {
+      register.errors.push(loadError(file, err));
+    }
+  }
+  if (auth !== undefined) {
+    try {
+      authenticate = authFrom(await importFile(auth));
+      register.auth = true;
+    } catch (err) {
+      register.errors.push(loadError(auth, err));
+    }
+  }
+  return { steps, streams, authenticate, register };
+}
+
+// TypeScript goes through require(), where compile.js hooks in.
+function importFile(file) {
+  return TS_FILE.test(file) ? require(file) : import(pathToFileURL(file).href);
+}
+
+// What a module exports, where a file may put it: named exports,
+// `module.exports`, or a default export (also as transpiled CJS, one level down).
+function exportsOf(ns) {
+  return [ns, ns.default, ns.default && ns.default.default]
+    .filter((c) => c !== null && (typeof c === 'object' || typeof c === 'function'));
+}
+
+function streamFrom(ns, file) {
+  const config = exportsOf(ns).map((c) => c.config).find((c) => c !== undefined);
+  if (config === null || typeof config !== 'object') throw new StepError('stream file exports no `config` object');
+  if (typeof config.name !== 'string' || config.name === '') throw new StepError('stream config has no string `name`');
+  let plain;
+  try {
+    plain = plainStreamConfig(config, file);
+  } catch (err) {
+    throw new StepError(`stream "${config.name}" config is not plain data: ${err.message}`);
+  }
+  const canAccess = typeof config.canAccess === 'function' ? config.canAccess : null;
+  return { name: config.name, file, plain, canAccess };
+}
+
+// A named `authenticate`, or Motia's project config as the default export:
+// `export default config({ streamAuth: { authenticate } })`.
+function authFrom(ns) {
+  for (const c of exportsOf(ns)) {
+    if (typeof c.authenticate === 'function') return c.authenticate;
+    const streamAuth = c.streamAuth;
+    if (streamAuth && typeof streamAuth.authenticate === 'function') return streamAuth.authenticate;
+  }
+  throw new StepError('auth file exports no `authenticate` function (nor a default export with `streamAuth.authenticate`)');
 }
 
 // Accepts `export const config/handler`, `module.exports = {config, handler}`
@@ -43,8 +99,7 @@ async function loadSteps(root, files) {
 function stepFrom(ns, file) {
   let config;
   let handler;
-  for (const c of [ns, ns.default, ns.default && ns.default.default]) {
-    if (c === null || (typeof c !== 'object' && typeof c !== 'function')) continue;
+  for (const c of exportsOf(ns)) {
     if (config === undefined && c.config !== undefined) config = c.config;
     if (handler === undefined && c.handler !== undefined) handler = c.handler;
   }
@@ -143,4 +198,4 @@ function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-module.exports = { loadSteps, lineIn };
+module.exports = { loadProject, lineIn };

@@ -3,7 +3,7 @@
 // invocations, handler calls, pings and drain.
 
 const { ProtocolError } = require('./codec');
-const { loadSteps } = require('./loader');
+const { loadProject } = require('./loader');
 const { createContext, logFrame } = require('./context');
 const { toWire, errorToWire } = require('./wire');
 const { invocation, worker } = require('./current');
@@ -26,6 +26,9 @@ class Runner {
     this.stderr = stderr;
     this.phase = 'hello'; // hello → loading → ready
     this.steps = new Map();
+    this.streams = new Map(); // the stream files' definitions, by name
+    this.streamNames = []; // the project's streams (init.streams and our own), for ctx.streams
+    this.authenticate = null;
     this.inflight = 0;
     this.draining = false;
     this.done = false; // bye sent or exiting: send nothing more
@@ -69,17 +72,26 @@ class Runner {
 
   onInit(msg) {
     if (this.phase !== 'hello') throw new ProtocolError('init received twice');
-    if (typeof msg.root !== 'string' || !Array.isArray(msg.files) || !msg.files.every((f) => typeof f === 'string')) {
+    if (typeof msg.root !== 'string' || !isPaths(msg.files)) {
       throw new ProtocolError('init needs a string root and an array of file paths');
+    }
+    const { streamFiles = [], streams = [], auth } = msg;
+    if (!isPaths(streamFiles) || !isPaths(streams) || (auth !== undefined && typeof auth !== 'string')) {
+      throw new ProtocolError('init: streamFiles and streams must be arrays of strings, auth a string');
     }
     this.phase = 'loading';
     worker.root = msg.root;
-    loadSteps(msg.root, msg.files).then(
-      ({ steps, register }) => {
-        this.steps = steps;
+    loadProject(msg.root, msg.files, streamFiles, auth).then(
+      (project) => {
+        this.steps = project.steps;
+        this.streams = project.streams;
+        // The runtime may not know every stream yet when it starts its first
+        // workers; those this worker defines are there anyway.
+        this.streamNames = [...new Set([...streams, ...project.streams.keys()])];
+        this.authenticate = project.authenticate;
         this.phase = 'ready';
         if (this.done) return;
-        this.conn.send({ t: 'register', steps: register.steps, errors: register.errors });
+        this.conn.send({ t: 'register', ...project.register });
         this.maybeBye();
       },
       (err) => this.fatal(1, `loading steps failed: ${err && err.stack}`),
@@ -93,36 +105,50 @@ class Runner {
     // never ran, so it can send the invocation elsewhere without spending an
     // attempt.
     if (this.draining) return this.sendError(id, { message: 'draining', name: 'DrainingError', code: 'draining' });
+    if (msg.kind === 'canAccess' || msg.kind === 'authenticate') return this.onStreamInvoke(id, msg);
     const step = this.steps.get(msg.step);
-    if (step === undefined) {
-      return this.sendError(id, { message: `unknown step "${msg.step}"`, name: 'UnknownStepError', code: 'unknown_step' });
+    if (step === undefined) return this.sendError(id, unknownStep(`unknown step "${msg.step}"`));
+    if (typeof step.handler !== 'function') return this.sendError(id, unknownStep(`step "${step.name}" is a noop and has no handler`, 'NoHandlerError'));
+    this.run(id, () => {
+      const input = handlerInput(step, msg.kind, msg.input);
+      const ctx = createContext(this, msg, input);
+      return worker.sdkLoaded
+        ? invocation.run(ctx, callHandler, step, msg.kind, input, ctx)
+        : callHandler(step, msg.kind, input, ctx);
+    }, (value) => (msg.kind === 'api' ? this.sendApiResult(id, step, value) : this.sendResult(id, null)));
+  }
+
+  // A stream's access check, or the project's authenticate hook. Neither
+  // gets a context: their calls could only be refused.
+  onStreamInvoke(id, msg) {
+    const input = msg.input !== null && typeof msg.input === 'object' ? msg.input : {};
+    if (msg.kind === 'authenticate') {
+      const hook = this.authenticate;
+      if (hook === null) return this.sendError(id, unknownStep('no stream authenticate hook is loaded'));
+      return this.run(id, () => hook(input), (value) => this.sendResult(id, value === undefined ? null : value));
     }
-    if (typeof step.handler !== 'function') {
-      return this.sendError(id, { message: `step "${step.name}" is a noop and has no handler`, name: 'NoHandlerError', code: 'unknown_step' });
-    }
+    const stream = this.streams.get(msg.step);
+    if (stream === undefined) return this.sendError(id, unknownStep(`unknown stream "${msg.step}"`));
+    const { canAccess } = stream;
+    if (canAccess === null) return this.sendResult(id, true);
+    return this.run(id, () => canAccess(input.subscription, input.authContext), (value) => this.sendResult(id, Boolean(value)));
+  }
+
+  /** Runs invocation `id` (`start` may return a promise); `done(value)` answers it. */
+  run(id, start, done) {
     this.inflight++;
     let pending;
     try {
-      const input = handlerInput(step, msg.kind, msg.input);
-      const ctx = createContext(this, msg, input);
-      pending = worker.sdkLoaded
-        ? invocation.run(ctx, callHandler, step, msg.kind, input, ctx)
-        : callHandler(step, msg.kind, input, ctx);
+      pending = start();
     } catch (err) {
       pending = Promise.reject(err);
     }
-    Promise.resolve(pending).then(
-      (value) => this.finish(id, step, msg.kind, value),
-      (err) => this.finish(id, step, msg.kind, undefined, err === undefined ? new Error('handler rejected with undefined') : err),
-    );
-  }
-
-  finish(id, step, kind, value, err) {
-    this.inflight--;
-    if (err !== undefined) this.sendError(id, errorToWire(err));
-    else if (kind === 'api') this.sendApiResult(id, step, value);
-    else this.sendResult(id, null);
-    this.maybeBye();
+    Promise.resolve(pending).then(done, (err) => this.sendError(id, errorToWire(
+      err === undefined ? new Error('handler rejected with undefined') : err,
+    ))).finally(() => {
+      this.inflight--;
+      this.maybeBye();
+    });
   }
 
   sendApiResult(id, step, value) {
@@ -270,6 +296,14 @@ function isStatus(s) {
 function requireId(msg) {
   if (!Number.isInteger(msg.id) || msg.id < 0) throw new ProtocolError(`${msg.t} has no unsigned integer id`);
   return msg.id;
+}
+
+function isPaths(v) {
+  return Array.isArray(v) && v.every((f) => typeof f === 'string');
+}
+
+function unknownStep(message, name = 'UnknownStepError') {
+  return { message, name, code: 'unknown_step' };
 }
 
 function unavailable(message) {

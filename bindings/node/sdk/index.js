@@ -8,12 +8,14 @@
 //   guards, which only build or read plain data;
 // - Motia 1.0's module-level `enqueue`, `logger` and `stateManager`, which
 //   act for the invocation whose handler calls them (lib/current.js);
-// - `Stream`, whose operations fail until streams are supported.
+// - `Stream`, whose operations act on the stream for the running handler;
+// - `config` (and `defineConfig`), which return the project config of a
+//   `motia.config.ts` as given, so that its `streamAuth.authenticate` loads.
 
 const path = require('node:path');
 const { currentContext, worker } = require('../lib/current');
 const { zodToJsonSchema, isZod } = require('../lib/config');
-const { unsupportedStream, LEVELS } = require('../lib/context');
+const { LEVELS } = require('../lib/context');
 
 worker.sdkLoaded = true;
 
@@ -120,12 +122,32 @@ class StateManager {
   }
 }
 
-/** A stream definition (`*.stream.ts`); its operations fail: streams are not supported yet. */
+/**
+ * A stream definition (`new Stream(config)`). Its operations are those of
+ * `ctx.streams.<name>` for the running handler.
+ */
 class Stream {
   constructor(config) {
     this.config = config;
-    Object.assign(this, unsupportedStream(config && typeof config.name === 'string' ? config.name : 'stream'));
+    const name = config && typeof config.name === 'string' ? config.name : undefined;
+    for (const op of ['get', 'set', 'delete', 'getGroup', 'list', 'send']) {
+      this[op] = (...args) => {
+        const ctx = currentContext();
+        if (ctx === undefined) return Promise.reject(outsideHandler(`stream ${name}.${op}`));
+        if (!Object.hasOwn(ctx.streams, name)) {
+          const err = new Error(`no stream named "${name}" in this project`);
+          err.code = 'unknown_stream';
+          return Promise.reject(err);
+        }
+        return ctx.streams[name][op](...args);
+      };
+    }
   }
+}
+
+/** Motia's project config (`motia.config.ts`): returned as given. */
+function config(projectConfig) {
+  return projectConfig;
 }
 
 function outsideHandler(what) {
@@ -173,6 +195,8 @@ module.exports = {
   stateManager,
   StateManager,
   Stream,
+  config,
+  defineConfig: config,
   isApiTrigger,
   isQueueTrigger,
   isCronTrigger,

@@ -59,12 +59,15 @@ describe('createContext', () => {
     { name: 'state.update with ops not in an array', run: (ctx) => ctx.state.update('g', 'k', { type: 'set' }), error: /ops must be an array/ },
     { name: 'state.update with an op without a type', run: (ctx) => ctx.state.update('g', 'k', [{ path: 'a' }]), error: /string `type`/ },
     { name: 'state.listGroups', run: (ctx) => ctx.state.listGroups(), error: /not supported yet/ },
-    { name: 'any stream operation', run: (ctx) => ctx.streams.todos.set('g', 'i', {}), error: /streams are not supported yet \(streams\.todos\.set\)/ },
+    { name: 'a stream get with a numeric groupId', run: (ctx) => ctx.streams.todos.get(1, 'i'), error: /streams\.todos\.get: groupId must be a string/ },
+    { name: 'a stream set without an id', run: (ctx) => ctx.streams.todos.set('g'), error: /streams\.todos\.set: id must be a string/ },
+    { name: 'a stream send without a channel', run: (ctx) => ctx.streams.todos.send('g', { type: 't' }), error: /channel must be \{groupId, id\?\}/ },
+    { name: 'a stream send with an event without a type', run: (ctx) => ctx.streams.todos.send({ groupId: 'g' }, { data: 1 }), error: /event must be \{type: string, data\}/ },
   ];
   for (const r of refusals) {
     it(`rejects ${r.name} without sending a call`, async () => {
       const runner = recorder();
-      await assert.rejects(r.run(createContext(runner, invoke)), r.error);
+      await assert.rejects(r.run(createContext({ ...runner, streamNames: ['todos'] }, invoke)), r.error);
       assert.equal(runner.calls.length, 0);
     });
   }
@@ -98,6 +101,30 @@ describe('the Motia 1.0 parts of the context', () => {
     const { streams } = createContext(recorder(), invoke);
     assert.equal(streams.then, undefined);
     assert.deepEqual(Object.keys(streams), []);
+  });
+
+  it('lists the names the runner knows, serves any name, sending stream.* calls', async () => {
+    const runner = { ...recorder(), streamNames: ['todos', 'chat'] };
+    const { streams } = createContext(runner, invoke);
+    assert.deepEqual(Object.keys(streams), ['todos', 'chat']);
+    assert.equal(typeof streams.other.get, 'function'); // the runtime judges other names
+    const { get, getGroup, send } = streams.chat;
+    await get('g', 'i');
+    await streams.todos.set('g', 'i', { a: 1 });
+    await streams.todos.delete('g', 'i');
+    await getGroup('g');
+    await streams.chat.list('g');
+    await send({ groupId: 'g' }, { type: 'typing', data: { who: 'ada' } });
+    await send({ groupId: 'g', id: 'i' }, { type: 'seen' });
+    assert.deepEqual(runner.calls.map((c) => [c.inv, c.op, c.args]), [
+      [5, 'stream.get', { stream: 'chat', groupId: 'g', id: 'i' }],
+      [5, 'stream.set', { stream: 'todos', groupId: 'g', id: 'i', data: { a: 1 } }],
+      [5, 'stream.delete', { stream: 'todos', groupId: 'g', id: 'i' }],
+      [5, 'stream.getGroup', { stream: 'chat', groupId: 'g' }],
+      [5, 'stream.getGroup', { stream: 'chat', groupId: 'g' }],
+      [5, 'stream.send', { stream: 'chat', groupId: 'g', event: { type: 'typing', data: { who: 'ada' } } }],
+      [5, 'stream.send', { stream: 'chat', groupId: 'g', id: 'i', event: { type: 'seen', data: undefined } }],
+    ]);
   });
 });
 

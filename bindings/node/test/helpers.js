@@ -74,10 +74,10 @@ class FakeRuntime {
     this.sock.write(bytes);
   }
 
-  /** Waits for hello (kept in this.hello), sends init, returns register. */
-  async init(files = fixtureFiles(), root = PROJECT) {
+  /** Waits for hello (kept in this.hello), sends init (plus `extra` fields), returns register. */
+  async init(files = fixtureFiles(), root = PROJECT, extra = {}) {
     this.hello = await this.recv('hello');
-    this.send({ t: 'init', root, files });
+    this.send({ t: 'init', root, files, ...extra });
     return this.recv('register', 15000);
   }
 

@@ -54,6 +54,18 @@ describe('a worker given a broken frame', () => {
     }
   });
 
+  it('exits 2 on an init whose streamFiles are not an array of paths', async () => {
+    const rt = startWorker();
+    try {
+      await rt.recv('hello');
+      rt.send({ t: 'init', root: '/', files: [], streamFiles: 'todos.stream.ts' });
+      assert.equal((await rt.exited).code, 2);
+      assert.match(rt.stderr, /init: streamFiles and streams must be arrays of strings, auth a string/);
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('exits 2 when started without a runtime connection', async () => {
     const rt = startWorker({ MOTIA_WORKER_FD: '' });
     try {

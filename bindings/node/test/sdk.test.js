@@ -78,9 +78,24 @@ describe('enqueue, logger and stateManager', () => {
     await assert.rejects(motia.stateManager.get('g', 'k'), { code: 'no_invocation', message: /stateManager\.get/ });
   });
 
-  it('give Stream definitions whose operations fail until streams are supported', async () => {
+  it('give Stream definitions that act on the stream of the running handler', async () => {
     const todos = new motia.Stream({ name: 'todos', schema: {} });
     assert.equal(todos.config.name, 'todos');
-    await assert.rejects(todos.get('g', 'i'), /streams are not supported yet \(streams\.todos\.get\)/);
+    await assert.rejects(todos.get('g', 'i'), { code: 'no_invocation', message: /stream todos\.get/ });
+    const seen = [];
+    const streams = { todos: { get: async (...args) => seen.push(args) && 'item' } };
+    await invocation.run({ streams }, async () => {
+      assert.equal(await todos.get('g', 'i'), 'item');
+      await assert.rejects(new motia.Stream({ name: 'other' }).get('g', 'i'), { code: 'unknown_stream' });
+    });
+    assert.deepEqual(seen, [['g', 'i']]);
+  });
+});
+
+describe('config', () => {
+  it('returns a motia.config.ts project config as given', () => {
+    const project = { streamAuth: { authenticate: async () => ({}) } };
+    assert.equal(motia.config(project), project);
+    assert.equal(motia.defineConfig(project), project);
   });
 });

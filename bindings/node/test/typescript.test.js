@@ -115,11 +115,14 @@ describe('a worker loading TypeScript and Motia 1.0 steps', () => {
     assert.equal((await rt.result(4)).ok, true);
   });
 
-  it('fails any use of a stream with a clear error', async () => {
+  it('asks the runtime about a stream it does not know, failing with its refusal', async () => {
     rt.invoke(5, 'TsCounter', 'event', { key: 'k', stream: true });
+    const call = await rt.recv('call');
+    assert.deepEqual([call.op, call.args], ['stream.get', { stream: 'todos', groupId: 'g', id: 'id' }]);
+    rt.send({ t: 'reply', id: call.id, ok: false, error: { code: 'unknown_stream', message: "no stream named 'todos' in this project" } });
     const res = await rt.result(5);
     assert.equal(res.ok, false);
-    assert.match(res.error.message, /streams are not supported yet \(streams\.todos\.get\)/);
+    assert.match(res.error.message, /no stream named 'todos' in this project/);
   });
 
   it('runs a 1.0 step: ({request}) input, trigger middleware, module-level logger, stateManager and enqueue', async () => {

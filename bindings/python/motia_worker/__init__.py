@@ -6,11 +6,11 @@ is exported for tests and for tools that speak the protocol.
 """
 
 from . import codec
-from .context import CallError, Context, Request, StreamsNotSupportedError
+from .context import CallError, Context, Request
 from .main import run
 from .runner import PROTOCOL_VERSION, Runner
 
 __version__ = "0.1.0"
 
-__all__ = ["CallError", "Context", "PROTOCOL_VERSION", "Request", "Runner",
-           "StreamsNotSupportedError", "codec", "run", "__version__"]
+__all__ = ["CallError", "Context", "PROTOCOL_VERSION", "Request", "Runner", "codec", "run",
+           "__version__"]

@@ -21,6 +21,15 @@ def plain_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     return out
 
 
+def plain_stream_config(config: Mapping[str, Any], can_access: bool) -> Dict[str, Any]:
+    """The plain form of a stream file's `config`: ``name``, ``schema``
+    (a pydantic model class becomes JSON Schema), ``baseConfig``, and
+    ``canAccess`` reduced to whether there is an access check to run."""
+    out = to_wire({k: config[k] for k in ("name", "schema", "baseConfig") if k in config}, _hook)
+    out["canAccess"] = can_access
+    return out
+
+
 def middleware_of(config: Mapping[str, Any]) -> list:
     mw = config.get("middleware")
     if not isinstance(mw, (list, tuple)):

@@ -15,20 +15,17 @@ LEVELS = ("info", "warn", "error", "debug")
 
 
 class CallError(Exception):
-    """A handler call (emit, state) the runtime answered with ``ok: false``.
+    """A handler call (emit, state, streams) the runtime answered with
+    ``ok: false``.
 
     `code` is the runtime's error code (``undeclared_emit``, ``bad_update``,
-    ``unavailable``, ...), `message` its text.
+    ``unknown_stream``, ``bad_input``, ``unavailable``, ...), `message` its text.
     """
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}" if code else message)
         self.code = code
         self.message = message
-
-
-class StreamsNotSupportedError(NotImplementedError):
-    pass
 
 
 class Request(dict):
@@ -45,6 +42,19 @@ class Request(dict):
             return self[key]
         except KeyError:
             raise AttributeError(f"request has no field {name!r}") from None
+
+
+class Subscription(Request):
+    """What a stream's ``canAccess`` gets: ``{groupId, id?}``, also as the
+    attributes ``group_id`` and ``id`` (None when absent)."""
+
+    _ALIASES = {"group_id": "groupId"}
+
+    def __getattr__(self, name: str) -> Any:
+        key = self._ALIASES.get(name, name)
+        if key in ("groupId", "id"):
+            return self.get(key)
+        return super().__getattr__(name)
 
 
 def make_request(value: Any) -> Request:
@@ -96,9 +106,9 @@ class State:
                                            "ops": list(ops)})
 
 
-def _text(what: str, v: Any) -> str:
+def _text(what: str, v: Any, where: str = "state") -> str:
     if not isinstance(v, str):
-        raise TypeError(f"state: {what} must be a str, not {type(v).__name__}")
+        raise TypeError(f"{where}: {what} must be a str, not {type(v).__name__}")
     return v
 
 
@@ -166,19 +176,83 @@ def _error_hook(v: Any) -> Any:
     return None
 
 
+class Stream:
+    """``context.streams.<name>``: like `State`, every method sends a
+    ``stream.*`` call and returns a future settled by the reply."""
+
+    __slots__ = ("_call", "_name")
+
+    def __init__(self, call, name: str) -> None:
+        self._call = call
+        self._name = name
+
+    def _ids(self, op: str, group_id: Any, *ids: Any) -> Dict[str, Any]:
+        where = f"streams.{self._name}.{op}"
+        args = {"stream": self._name, "groupId": _text("group_id", group_id, where)}
+        if ids:
+            args["id"] = _text("id", ids[0], where)
+        return args
+
+    def get(self, group_id: str, id: str) -> "asyncio.Future[Any]":
+        return self._call("stream.get", self._ids("get", group_id, id))
+
+    def set(self, group_id: str, id: str, data: Any) -> "asyncio.Future[Any]":
+        """Stores `data` under `id`; the future holds the stored item, with
+        its ``id`` field set."""
+        return self._call("stream.set", {**self._ids("set", group_id, id), "data": data})
+
+    def delete(self, group_id: str, id: str) -> "asyncio.Future[Any]":
+        return self._call("stream.delete", self._ids("delete", group_id, id))
+
+    def get_group(self, group_id: str) -> "asyncio.Future[List[Any]]":
+        return self._call("stream.getGroup", self._ids("get_group", group_id))
+
+    getGroup = get_group
+    list = get_group  # Motia 1.0's name
+
+    def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> "asyncio.Future[None]":
+        """Sends the ephemeral `event` ``{type, data}`` to the subscribers of
+        `channel` ``{groupId, id?}`` (a group, or one item)."""
+        where = f"streams.{self._name}.send"
+        if not isinstance(channel, Mapping):
+            raise TypeError(f"{where}: channel must be a dict {{groupId, id?}}")
+        if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
+            raise TypeError(f"{where}: event must be a dict {{type: str, data}}")
+        item = channel.get("id")
+        args = self._ids("send", channel.get("groupId", channel.get("group_id")),
+                         *(() if item is None else (item,)))
+        args["event"] = {"type": event["type"], "data": event.get("data")}
+        return self._call("stream.send", args)
+
+
 class Streams:
-    """``context.streams``: not served by this runtime yet (issue 5)."""
+    """``context.streams``: one `Stream` per name, as attributes and items.
+    Names the worker knows are listed by ``dir()``; any other name still gets
+    a `Stream`, because a stream defined in another language's files is only
+    known to the runtime, which refuses names it has not got
+    (``unknown_stream``)."""
 
-    __slots__ = ()
+    __slots__ = ("_call", "_names")
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+    def __init__(self, call, names) -> None:
+        self._call = call
+        self._names = names
+
+    def __getattr__(self, name: str) -> Stream:
+        if name.startswith("_"):
             raise AttributeError(name)
-        raise StreamsNotSupportedError(
-            f"context.streams.{name}: streams are not supported yet by this runtime")
+        return Stream(self._call, name)
 
-    def __getitem__(self, name: str) -> Any:
-        return self.__getattr__(str(name))
+    def __getitem__(self, name: str) -> Stream:
+        if not isinstance(name, str) or not name:
+            raise KeyError(name)
+        return Stream(self._call, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __dir__(self):
+        return sorted(self._names)
 
 
 class Context:
@@ -197,7 +271,7 @@ class Context:
         self.message_id = self.messageId = msg.get("messageId") or ""
         self.state = State(self._call)
         self.logger = Logger(runner, inv)
-        self.streams = Streams()
+        self.streams = Streams(self._call, runner.stream_names)
         self.trigger = Trigger(_TRIGGER_TYPES.get(msg.get("kind"), safe_str(msg.get("kind"))))
         self._data = data
 

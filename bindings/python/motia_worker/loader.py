@@ -1,5 +1,5 @@
-"""Loads step files and collects what `register` needs. A file that fails to
-load becomes an entry in `errors`; the others still load."""
+"""Loads step, stream and auth files and collects what `register` needs. A
+file that fails to load becomes an entry in `errors`; the others still load."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import os
 import re
 import sys
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .config import middleware_of, plain_config
+from .config import middleware_of, plain_config, plain_stream_config
 from .wire import format_exception, safe_str
 
 
@@ -35,29 +35,65 @@ class Step:
         self.cron_takes_input = handler is not None and _required_positional(handler) >= 2
 
 
-def load_steps(root: str, files: List[str]) -> Tuple[Dict[str, Step], Dict[str, list]]:
-    """Imports `files` in order. Returns (steps by name, register message
-    body ``{steps: [{file, config}], errors: [...]}``)."""
+class StreamDef:
+    """A stream file's definition: its name and its access check, if any."""
+
+    __slots__ = ("name", "file", "can_access")
+
+    def __init__(self, name: str, file: str, can_access: Optional[Callable]) -> None:
+        self.name = name
+        self.file = file
+        self.can_access = can_access
+
+
+class Project:
+    """What `init` loaded, and the body of the `register` message."""
+
+    def __init__(self) -> None:
+        self.steps: Dict[str, Step] = {}
+        self.streams: Dict[str, StreamDef] = {}
+        self.authenticate: Optional[Callable] = None
+        self.register: Dict[str, Any] = {"steps": [], "streams": [], "auth": False, "errors": []}
+
+
+def load_project(root: str, files: Sequence[str], stream_files: Sequence[str] = (),
+                 auth: Optional[str] = None) -> Project:
+    """Imports the step `files` in order, then the `stream_files`, then the
+    `auth` file if given."""
     if root and root not in sys.path:
         # Steps import project modules relative to the root, as under Motia.
         sys.path.insert(0, root)
-    steps: Dict[str, Step] = {}
-    register: Dict[str, list] = {"steps": [], "errors": []}
+    project = Project()
+    register = project.register
     for file in files:
-        try:
-            module = _import(root, file)
-            step, plain = _step_from(module, file)
-        except Exception as err:  # a step's top level may raise anything
-            register["errors"].append(load_error(file, err))
-            continue
-        except SystemExit as err:
-            register["errors"].append(load_error(file, RuntimeError(f"step file called sys.exit({err.code!r})")))
-            continue
-        # A duplicate name is registered anyway: the runtime validates the
-        # whole project and reports it with both files, then refuses to start.
-        steps.setdefault(step.name, step)
-        register["steps"].append({"file": file, "config": plain})
-    return steps, register
+        step, plain = _load(root, file, _step_from, register["errors"])
+        if step is not None:
+            # A duplicate name is registered anyway: the runtime validates the
+            # whole project and reports it with both files, then refuses to start.
+            project.steps.setdefault(step.name, step)
+            register["steps"].append({"file": file, "config": plain})
+    for file in stream_files:
+        stream, plain = _load(root, file, _stream_from, register["errors"])
+        if stream is not None:
+            project.streams.setdefault(stream.name, stream)
+            register["streams"].append({"file": file, "config": plain})
+    if auth is not None:
+        project.authenticate, _ = _load(root, auth, _auth_from, register["errors"])
+        register["auth"] = project.authenticate is not None
+    return project
+
+
+def _load(root: str, file: str, read: Callable[[Any, str], Tuple[Any, Any]],
+          errors: List[Dict[str, Any]]) -> Tuple[Any, Any]:
+    """``read(module, file)`` of the imported file, or (None, None) with an
+    entry in `errors`."""
+    try:
+        return read(_import(root, file), file)
+    except Exception as err:  # a file's top level may raise anything
+        errors.append(load_error(file, err))
+    except SystemExit as err:
+        errors.append(load_error(file, RuntimeError(f"file called sys.exit({err.code!r})")))
+    return None, None
 
 
 def _import(root: str, file: str) -> Any:
@@ -129,6 +165,28 @@ def _step_from(module: Any, file: str) -> Tuple[Step, Dict[str, Any]]:
         raise StepError(f'step "{name}" config is not plain data: {err}') from None
     step = Step(name, file, kind, handler if callable(handler) else None, middleware_of(config))
     return step, plain
+
+
+def _stream_from(module: Any, file: str) -> Tuple[StreamDef, Dict[str, Any]]:
+    config = getattr(module, "config", None)
+    if not isinstance(config, dict):
+        raise StepError("stream file defines no `config` dict")
+    name = config.get("name")
+    if not isinstance(name, str) or not name:
+        raise StepError("stream config has no string `name`")
+    can_access = config.get("canAccess", config.get("can_access"))
+    try:
+        plain = plain_stream_config(config, callable(can_access))
+    except (TypeError, ValueError) as err:
+        raise StepError(f'stream "{name}" config is not plain data: {err}') from None
+    return StreamDef(name, file, can_access if callable(can_access) else None), plain
+
+
+def _auth_from(module: Any, file: str) -> Tuple[Callable, None]:
+    hook = getattr(module, "authenticate", None)
+    if not callable(hook):
+        raise StepError("auth file defines no `authenticate` function")
+    return hook, None
 
 
 def load_error(file: str, err: BaseException) -> Dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Set, TextIO
 
 from .codec import ProtocolError
 from .connection import Connection
-from .context import CallError, Context, log_frame, make_request
-from .loader import Step, load_steps
+from .context import CallError, Context, Request, Subscription, log_frame, make_request
+from .loader import Step, StreamDef, load_project
 from .wire import error_to_wire, to_wire
 
 PROTOCOL_VERSION = 1
@@ -32,6 +32,9 @@ class Runner:
         self.stderr = stderr
         self.phase = "hello"  # hello -> ready
         self.steps: Dict[str, Step] = {}
+        self.streams: Dict[str, StreamDef] = {}  # the stream files' definitions
+        self.stream_names: frozenset = frozenset()  # init.streams and our own
+        self.authenticate: Optional[Callable] = None
         self.inflight = 0
         self.draining = False
         self.done = False  # bye sent or exiting: send nothing more
@@ -79,14 +82,20 @@ class Runner:
         if self.phase != "hello":
             raise ProtocolError("init received twice")
         root, files = msg.get("root"), msg.get("files")
-        if not isinstance(root, str) or not isinstance(files, list) or \
-                not all(isinstance(f, str) for f in files):
+        if not isinstance(root, str) or not _is_paths(files):
             raise ProtocolError("init needs a string root and an array of file paths")
+        stream_files, streams, auth = msg.get("streamFiles", []), msg.get("streams", []), msg.get("auth")
+        if not _is_paths(stream_files) or not _is_paths(streams) or not (auth is None or isinstance(auth, str)):
+            raise ProtocolError("init: streamFiles and streams must be arrays of strings, auth a string")
         # Imports run on the loop's thread: nothing else can happen before
         # register anyway, and top-level code may want the running loop.
-        self.steps, register = load_steps(root, files)
+        project = load_project(root, files, stream_files, auth)
+        self.steps, self.streams, self.authenticate = project.steps, project.streams, project.authenticate
+        # The runtime may not know every stream yet when it starts its first
+        # workers; those this worker defines are there anyway.
+        self.stream_names = frozenset(streams) | project.streams.keys()
         self.phase = "ready"
-        self.conn.send({"t": "register", "steps": register["steps"], "errors": register["errors"]})
+        self.conn.send({"t": "register", **project.register})
         self._maybe_bye()
 
     def _on_ping(self, msg: dict) -> None:
@@ -104,17 +113,49 @@ class Runner:
         # invocation elsewhere without spending an attempt.
         if self.draining:
             return self._send_error(inv, {"message": "draining", "name": "DrainingError", "code": "draining"})
+        kind = msg.get("kind")
+        if kind in ("canAccess", "authenticate"):
+            return self._on_stream_invoke(inv, kind, msg)
         step = self.steps.get(msg.get("step"))  # type: ignore[arg-type]
         if step is None:
-            return self._send_error(inv, {"message": f'unknown step "{msg.get("step")}"',
-                                          "name": "UnknownStepError", "code": "unknown_step"})
+            return self._send_error(inv, _unknown_step(f'unknown step "{msg.get("step")}"'))
         if step.handler is None:
-            return self._send_error(inv, {"message": f'step "{step.name}" is a noop and has no handler',
-                                          "name": "NoHandlerError", "code": "unknown_step"})
+            return self._send_error(inv, _unknown_step(f'step "{step.name}" is a noop and has no handler',
+                                                       "NoHandlerError"))
+        self._start(self._run(inv, step, msg))
+
+    def _on_stream_invoke(self, inv: int, kind: str, msg: dict) -> None:
+        # A stream's access check, or the project's authenticate hook. Neither
+        # gets a context: their calls could only be refused.
+        data = msg.get("input")
+        data = data if isinstance(data, dict) else {}
+        if kind == "authenticate":
+            if self.authenticate is None:
+                return self._send_error(inv, _unknown_step("no stream authenticate hook is loaded"))
+            self._start(self._run_hook(inv, self.authenticate, (Request(data),), lambda v: v))
+            return
+        stream = self.streams.get(msg.get("step"))  # type: ignore[arg-type]
+        if stream is None:
+            return self._send_error(inv, _unknown_step(f'unknown stream "{msg.get("step")}"'))
+        if stream.can_access is None:
+            return self._send_result(inv, True)
+        sub = data.get("subscription")
+        args = (Subscription(sub if isinstance(sub, dict) else {}), data.get("authContext"))
+        self._start(self._run_hook(inv, stream.can_access, args, bool))
+
+    def _start(self, coro) -> None:
         self.inflight += 1
-        task = self.loop.create_task(self._run(inv, step, msg))
+        task = self.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _run_hook(self, inv: int, hook: Callable, args: tuple, answer: Callable[[Any], Any]) -> None:
+        try:
+            value = answer(await _settle(hook(*args)))
+        except (Exception, SystemExit, asyncio.CancelledError) as err:
+            self._finish_invocation(inv, err)
+        else:
+            self._finish_invocation(inv, None, lambda: self._send_result(inv, value))
 
     async def _run(self, inv: int, step: Step, msg: dict) -> None:
         kind = msg.get("kind")
@@ -122,19 +163,19 @@ class Runner:
         try:
             value = await _call_handler(step, kind, data, Context(self, msg, data))
         except (Exception, SystemExit, asyncio.CancelledError) as err:
-            self._finish_invocation(inv, step, kind, None, err)
+            self._finish_invocation(inv, err)
         else:
-            self._finish_invocation(inv, step, kind, value, None)
+            self._finish_invocation(inv, None, lambda: self._send_api_result(inv, step, value)
+                                    if kind == "api" else self._send_result(inv, None))
 
-    def _finish_invocation(self, inv: int, step: Step, kind: Any, value: Any,
-                           err: Optional[BaseException]) -> None:
+    def _finish_invocation(self, inv: int, err: Optional[BaseException],
+                           answer: Optional[Callable[[], None]] = None) -> None:
+        """Sends the error result for `err`, else calls `answer` to send the result."""
         self.inflight -= 1
         if err is not None:
             self._send_error(inv, error_to_wire(err))
-        elif kind == "api":
-            self._send_api_result(inv, step, value)
         else:
-            self._send_result(inv, None)
+            answer()
         self._maybe_bye()
 
     def _send_api_result(self, inv: int, step: Step, value: Any) -> None:
@@ -275,6 +316,14 @@ def api_response(value: Any) -> Optional[Dict[str, Any]]:
     if headers:
         out["headers"] = headers
     return out
+
+
+def _is_paths(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(f, str) for f in v)
+
+
+def _unknown_step(message: str, name: str = "UnknownStepError") -> Dict[str, Any]:
+    return {"message": message, "name": name, "code": "unknown_step"}
 
 
 def _require_id(msg: dict) -> int:

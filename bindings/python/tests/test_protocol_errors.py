@@ -50,6 +50,15 @@ class WorkerGivenABrokenFrame(unittest.TestCase):
                 finally:
                     w.close()
 
+    def test_exits_2_on_an_init_whose_auth_is_not_a_path(self):
+        w = Worker()
+        try:
+            w.recv("hello")
+            w.send({"t": "init", "root": "/", "files": [], "auth": ["auth.py"]})
+            self.expect_exit_2(w, r"init: streamFiles and streams must be arrays of strings, auth a string")
+        finally:
+            w.close()
+
     def test_exits_2_on_a_frame_over_the_limit_set_by_the_runtime(self):
         w = Worker(env={"MOTIA_WORKER_MAX_FRAME": "1000"})
         try:

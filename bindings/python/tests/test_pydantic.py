@@ -1,5 +1,6 @@
 """A step that uses pydantic models for its schemas and its response."""
 
+import os
 import unittest
 
 from helpers import TYPED_PROJECT, Worker, api_input, fixture_files
@@ -23,6 +24,20 @@ class PydanticStep(unittest.TestCase):
             self.assertEqual(config["responseSchema"]["201"]["title"], "Pet")
             w.invoke(1, "TypedApi", "api", api_input(body={"name": "rex"}))
             self.assertEqual(w.result(1)["value"], {"status": 201, "body": {"id": "p1", "name": "rex"}})
+        finally:
+            w.close()
+
+    def test_registers_a_stream_schema_from_a_model(self):
+        w = Worker()
+        try:
+            w.hello = w.recv("hello")
+            stream_file = os.path.join(TYPED_PROJECT, "steps", "pets_stream.py")
+            w.send({"t": "init", "root": TYPED_PROJECT, "files": [], "streamFiles": [stream_file]})
+            reg = w.recv("register")
+            self.assertEqual(reg["errors"], [])
+            config = reg["streams"][0]["config"]
+            self.assertEqual((config["name"], config["canAccess"]), ("pets", False))
+            self.assertEqual((config["schema"]["title"], config["schema"]["required"]), ("Pet", ["id", "name"]))
         finally:
             w.close()
 

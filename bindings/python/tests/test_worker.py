@@ -224,12 +224,14 @@ class WorkerServingTheFixtureProject(unittest.TestCase):
         self.assertEqual(noop["error"]["code"], "unknown_step")
         self.assertIn("noop", noop["error"]["message"])
 
-    def test_fails_a_handler_that_uses_streams_with_a_clear_message(self):
+    def test_asks_the_runtime_about_a_stream_it_does_not_know(self):
         self.w.invoke(20, "UsesStreams", "event", {})
+        call = self.w.call(20)
+        self.assertEqual((call["op"], call["args"]), ("stream.get", {"stream": "todos", "groupId": "g", "id": "id"}))
+        self.w.reply(call, ok=False, error={"code": "unknown_stream", "message": "no stream named 'todos' in this project"})
         res = self.w.result(20)
-        self.assertEqual(res["error"]["name"], "StreamsNotSupportedError")
-        self.assertEqual(res["error"]["message"],
-                         "context.streams.todos: streams are not supported yet by this runtime")
+        self.assertFalse(res["ok"])
+        self.assertIn("no stream named 'todos' in this project", res["error"]["message"])
 
     def test_answers_ping_with_pong_of_the_same_id(self):
         self.w.send({"t": "ping", "id": 77})
