@@ -41,13 +41,15 @@ struct stream_event {
 ///
 /// Thread-safety: every member may be called from any thread; set_listener
 /// before the first change. Errors: std::invalid_argument for an empty
-/// stream, group or id, a NUL in any of them, or `data` that is not an
-/// object; std::runtime_error when RocksDB fails.
+/// stream, group or id, a NUL in any of them, text that is not UTF-8, `data`
+/// that is not an object, or a `send` event that is not an object with a
+/// non-empty string `type`; std::runtime_error when RocksDB fails.
 class stream_store {
 public:
   using listener = std::function<void(stream_event&&)>;
   using clock = std::function<std::int64_t()>; ///< wall clock in ms since the epoch
 
+  /// An empty `now` means the system clock.
   explicit stream_store(database& db, clock now = {});
   ~stream_store();
   stream_store(const stream_store&) = delete;
@@ -70,7 +72,9 @@ public:
   void send(const std::string& stream, const std::string& group, const std::string& id, const json& event);
   /// The `sync` message a joining subscriber gets first: the item (data null
   /// if missing) with a freshly issued timestamp, or, for `id` empty, the
-  /// group's items with timestamp max(now, newest item timestamp).
+  /// group's items with timestamp max(now, newest timestamp of the group's
+  /// items, deleted ones this process still remembers included). Send it to
+  /// a new subscriber before any change announced after it subscribed.
   std::shared_ptr<const std::string> sync_message(const std::string& stream, const std::string& group,
                                                   const std::string& id);
 
