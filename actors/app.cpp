@@ -16,7 +16,14 @@ namespace motia {
 
 struct app::impl {
   std::vector<step_definition> native;
+  std::vector<stream_definition> streams;
+  stream_authenticator auth;
   std::unique_ptr<runtime> rt;
+
+  void make_runtime() {
+    rt = std::make_unique<runtime>(native);
+    rt->add_native_streams(streams, auth);
+  }
 };
 
 app::app() : impl_(std::make_unique<impl>()) {}
@@ -25,8 +32,12 @@ app::~app() { stop(); }
 
 void app::add_step(step_definition def) { impl_->native.push_back(std::move(def)); }
 
+void app::add_stream(stream_definition def) { impl_->streams.push_back(std::move(def)); }
+
+void app::set_stream_auth(stream_authenticator auth) { impl_->auth = std::move(auth); }
+
 std::optional<std::string> app::start(const run_options& opts) {
-  impl_->rt = std::make_unique<runtime>(impl_->native);
+  impl_->make_runtime();
   auto& rt = *impl_->rt;
   if (auto e = rt.load(opts)) {
     impl_->rt.reset();
@@ -44,6 +55,8 @@ std::optional<std::string> app::start(const run_options& opts) {
 std::uint16_t app::port() const { return impl_->rt ? impl_->rt->port() : 0; }
 
 state_store& app::state() { return impl_->rt->state(); }
+
+stream_access& app::streams() { return impl_->rt->streams(); }
 
 void app::stop() {
   if (impl_->rt) {
@@ -195,7 +208,7 @@ int app::main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  impl_->rt = std::make_unique<runtime>(impl_->native);
+  impl_->make_runtime();
   auto& rt = *impl_->rt;
   if (a.command == "steps") {
     auto err = rt.load(a.opts);

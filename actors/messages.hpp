@@ -4,6 +4,7 @@
 // are whitelisted as unsafe (not serializable); clustering will add inspect().
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <caf/atom.hpp>
 
 #include "adapters/http/server.hpp"
+#include "adapters/rocksdb/stream_store.hpp"
 #include "core/delivery.hpp"
 #include "core/step_config.hpp"
 #include "motia/json.hpp"
@@ -38,6 +40,11 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using pump_atom = caf::atom_constant<caf::atom("pump")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using emitted_atom = caf::atom_constant<caf::atom("emitted")>;
+using ws_auth_atom = caf::atom_constant<caf::atom("ws_auth")>;
+using ws_open_atom = caf::atom_constant<caf::atom("ws_open")>;
+using ws_join_atom = caf::atom_constant<caf::atom("ws_join")>;
+using ws_leave_atom = caf::atom_constant<caf::atom("ws_leave")>;
+using ws_close_atom = caf::atom_constant<caf::atom("ws_close")>;
 
 /// Deliveries published to a topic's group (or sent to one step on redrive):
 /// each step takes the entries with its own name.
@@ -60,6 +67,9 @@ struct invocation {
   std::string message_id;
   std::vector<std::string> flows;
   std::chrono::milliseconds deadline{0};
+  /// When set, the frame's `kind` instead of `kind` ("canAccess",
+  /// "authenticate": docs/protocol.md); handler calls are refused during it.
+  std::string special;
 };
 
 /// What a handler returned: api response `{status, headers, body}` or null.
@@ -71,6 +81,23 @@ struct invocation_result {
 struct worker_registration {
   json steps;  ///< [{file, config}]
   json errors; ///< [{file, message, line?, stack?}]
+  json streams = json::array(); ///< [{file, config: {name, schema?, baseConfig?, canAccess}}]
+  bool auth = false;            ///< the stream authenticate hook loaded
+};
+
+/// A WebSocket client's `join` or `leave` (Motia's stream protocol).
+struct ws_subscription {
+  std::uint64_t conn = 0;
+  std::string stream;
+  std::string group;
+  std::string id; ///< empty: the whole group
+  std::string subscription_id;
+};
+
+/// One upgrade request to authenticate: `{headers, url}` and its answer.
+struct ws_auth_reply {
+  json request;
+  http::ws_auth_done done;
 };
 
 } // namespace motia
@@ -80,3 +107,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::api_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::invocation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::invocation_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::worker_registration)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::ws_subscription)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::ws_auth_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::http::ws_connection_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motia::rocks::stream_event)

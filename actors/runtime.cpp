@@ -1,6 +1,8 @@
 #include "actors/runtime.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -12,12 +14,15 @@
 #include "actors/http_bridge.hpp"
 #include "actors/messages.hpp"
 #include "actors/step_actor.hpp"
+#include "actors/stream_hub.hpp"
+#include "actors/streams.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/worker.hpp"
 #include "adapters/http/server.hpp"
 #include "adapters/process/io_runtime.hpp"
 #include "adapters/rocksdb/database.hpp"
 #include "adapters/rocksdb/queue_store.hpp"
+#include "adapters/rocksdb/stream_store.hpp"
 #include "core/log.hpp"
 
 namespace motia {
@@ -47,6 +52,56 @@ runtime::runtime(std::vector<step_definition> native) : native_defs_(std::move(n
 
 runtime::~runtime() { stop(); }
 
+void runtime::add_native_streams(std::vector<stream_definition> streams, stream_authenticator auth) {
+  native_streams_ = std::move(streams);
+  native_auth_ = std::move(auth);
+}
+
+namespace {
+
+bool is_python_file(const std::string& f) { return fs::path(f).extension() == ".py"; }
+
+} // namespace
+
+void runtime::add_stream(stream_info info, std::vector<config_problem>& problems) {
+  if (info.name.empty() || info.name.find('\0') != std::string::npos) {
+    problems.push_back({info.file, "a stream needs a non-empty string 'name'"});
+    return;
+  }
+  auto [it, fresh] = svc_.streams_by_name.emplace(info.name, info);
+  if (!fresh)
+    problems.push_back({info.file, fmt::format("stream '{}' is already defined in {}", info.name, it->second.file)});
+}
+
+void runtime::find_stream_auth(std::vector<config_problem>& problems) {
+  auto& p = *project_;
+  std::string file;
+  if (!p.stream_auth_file.empty()) {
+    file = (p.root / p.stream_auth_file).lexically_normal().string();
+    if (!fs::is_regular_file(file))
+      problems.push_back({"motia-actors.json", fmt::format("streams.authenticate: no file {}", file)});
+  } else {
+    // Motia's own place for it: motia.config.ts|js with `streamAuth`.
+    for (const char* name : {"motia.config.ts", "motia.config.js", "motia.config.mjs"}) {
+      auto candidate = p.root / name;
+      std::ifstream in(candidate);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.find("streamAuth") != std::string::npos) {
+        file = candidate.string();
+        break;
+      }
+    }
+  }
+  if (file.empty())
+    return;
+  if (native_auth_) {
+    problems.push_back({file, "the stream authenticate hook is defined natively too; keep one"});
+    return;
+  }
+  auth_file_ = file;
+  auth_language_ = is_python_file(file) ? step_language::python : step_language::node;
+}
+
 std::optional<std::string> runtime::load(const run_options& opts) {
   t0_ = std::chrono::steady_clock::now();
   std::string err;
@@ -66,8 +121,15 @@ std::optional<std::string> runtime::load(const run_options& opts) {
 
   auto files = discover(p.root);
   std::vector<config_problem> problems;
-  for (auto& f : files.streams)
-    log::warn("stream definitions are not supported yet; ignored", {{"file", f}});
+  for (auto& def : native_streams_) {
+    stream_info info;
+    info.name = def.config.is_object() ? def.config.value("name", std::string{}) : std::string{};
+    info.file = "native:" + info.name;
+    info.config = def.config;
+    info.native_can_access = def.can_access;
+    add_stream(std::move(info), problems);
+  }
+  find_stream_auth(problems);
 
   for (auto& def : native_defs_) {
     std::string why;
@@ -100,7 +162,8 @@ std::optional<std::string> runtime::load(const run_options& opts) {
   io_ = std::make_unique<io::io_runtime>(p.io_threads);
   io_->start();
 
-  if ((!files.node.empty() || !files.python.empty()) && problems.empty()) {
+  bool workers = !files.node.empty() || !files.python.empty() || !files.streams.empty() || !auth_file_.empty();
+  if (workers && problems.empty()) {
     if (auto e = start_workers(files))
       return e;
     if (auto e = collect_worker_steps(problems))
@@ -132,10 +195,15 @@ std::optional<std::string> runtime::start_workers(const discovered_files& files)
     const std::vector<std::string>& files;
     actor_slot* slot;
   };
+  std::vector<std::string> node_streams, python_streams;
+  for (auto& f : files.streams)
+    (is_python_file(f) ? python_streams : node_streams).push_back(f);
   for (auto& l : {language{step_language::node, "node", p.node, default_node_runner(), files.node, &node_pool_},
                   language{step_language::python, "python", p.python, default_python_runner(), files.python,
                            &python_pool_}}) {
-    if (l.files.empty())
+    auto& stream_files = l.id == step_language::python ? python_streams : node_streams;
+    bool auth_here = !auth_file_.empty() && auth_language_ == l.id;
+    if (l.files.empty() && stream_files.empty() && !auth_here)
       continue;
     auto pool = spawn_worker_pool(*sys_, l.name);
     l.slot->set(pool);
@@ -147,6 +215,9 @@ std::optional<std::string> runtime::start_workers(const discovered_files& files)
       spec.argv = l.settings.command;
       spec.argv.push_back(l.runner);
       spec.files = l.files;
+      spec.stream_files = stream_files;
+      if (auth_here)
+        spec.auth_file = auth_file_;
       spec.index = i;
       spec.settings = l.settings;
       auto* slot = l.slot;
@@ -194,6 +265,21 @@ std::optional<std::string> runtime::collect_worker_steps(std::vector<config_prob
         where += fmt::format(":{}", e["line"].get<long>());
       problems.push_back({where, "failed to load: " + e.value("message", std::string{"unknown error"})});
     }
+    for (auto& s : reg->streams) {
+      stream_info info;
+      info.file = s.value("file", std::string{"?"});
+      info.language = lang;
+      if (s.contains("config") && s["config"].is_object()) {
+        info.config = s["config"];
+        info.name = info.config.value("name", std::string{});
+        info.worker_can_access = info.config.value("canAccess", false);
+        info.config.erase("canAccess");
+      }
+      add_stream(std::move(info), problems);
+    }
+    if (!auth_file_.empty() && auth_language_ == lang && !reg->auth && reg->errors.empty())
+      problems.push_back({auth_file_, "exports no stream authenticate hook (`authenticate`, or "
+                                      "`streamAuth.authenticate` of the default export)"});
     for (auto& s : reg->steps) {
       std::string why;
       auto file = s.value("file", std::string{"?"});
@@ -288,6 +374,18 @@ std::optional<std::string> runtime::serve() {
   svc_.state = store_.get();
   queue_ = std::make_unique<rocks::queue_store>(*db_);
   topics_->attach(queue_.get(), &metrics_);
+  stream_store_ = std::make_unique<rocks::stream_store>(*db_);
+  streams_ = std::make_unique<project_streams>(svc_.streams_by_name, *stream_store_);
+  svc_.streams = streams_.get();
+  stream_hub_settings hs;
+  hs.max_subscriptions = p.stream_max_subscriptions;
+  hs.native_auth = native_auth_;
+  hs.auth_pool = auth_file_.empty() ? nullptr : pool_of(auth_language_);
+  hs.node_pool = &node_pool_;
+  hs.python_pool = &python_pool_;
+  hub_ = spawn_stream_hub(*sys_, svc_, *stream_store_, std::move(hs));
+  watch(hub_);
+  stream_store_->set_listener([hub = hub_](rocks::stream_event&& ev) { caf::anon_send(hub, std::move(ev)); });
   start_steps();
   http_ = std::make_unique<http::server>(*io_);
   http::server_options ho;
@@ -296,6 +394,10 @@ std::optional<std::string> runtime::serve() {
   ho.body_limit = p.body_limit;
   ho.header_limit = p.header_limit;
   ho.read_timeout = p.read_timeout;
+  ho.ws = make_ws_handlers(hub_, native_auth_ || !auth_file_.empty());
+  ho.ws_limits.message_limit = p.stream_message_limit;
+  ho.ws_limits.send_queue_limit = p.stream_send_queue;
+  ho.ws_limits.idle_timeout = p.stream_idle_timeout;
   auto herr = http_->start(ho, make_http_handler(routes_, route_targets_, make_admin_handler(svc_, *queue_)));
   if (!herr.empty())
     return fmt::format("cannot listen on {}:{}: {}", p.host, p.port, herr);
@@ -344,13 +446,13 @@ void runtime::stop() {
                 {{"running", left}});
     {
       caf::scoped_actor self{*sys_};
-      for (auto* a : {&steps_sup_, &workers_sup_, &watcher_})
+      for (auto* a : {&steps_sup_, &workers_sup_, &hub_, &watcher_})
         if (*a)
           self->send_exit(*a, caf::exit_reason::user_shutdown);
       for (auto& [lang, pool] : pools_)
         self->send_exit(pool, caf::exit_reason::user_shutdown);
     }
-    steps_sup_ = workers_sup_ = watcher_ = nullptr;
+    steps_sup_ = workers_sup_ = hub_ = watcher_ = nullptr;
     pools_.clear();
     node_pool_.set(nullptr);
     python_pool_.set(nullptr);
@@ -362,6 +464,9 @@ void runtime::stop() {
   // Commits what is still submitted (acks of the last handlers) before the
   // actor system and the DB go.
   queue_.reset();
+  svc_.streams = nullptr;
+  streams_.reset();
+  stream_store_.reset();
   if (io_)
     io_->stop();
   http_.reset();

@@ -34,12 +34,16 @@ class server;
 namespace rocks {
 class database;
 class queue_store;
+class stream_store;
 } // namespace rocks
 
 class runtime {
 public:
   explicit runtime(std::vector<step_definition> native);
   ~runtime();
+  /// Native streams and the native stream authenticate hook (may be empty).
+  /// REQUIRES: before load().
+  void add_native_streams(std::vector<stream_definition> streams, stream_authenticator auth);
 
   /// Loads the project and its steps (starting workers to read JS configs);
   /// fills `steps()`. Returns the reason on failure.
@@ -53,6 +57,7 @@ public:
   const std::vector<step_config>& steps() const { return steps_; }
   std::uint16_t port() const;
   state_store& state() { return *store_; }
+  stream_access& streams() { return *streams_; }
   runtime_metrics& metrics() { return metrics_; }
   std::chrono::milliseconds startup_time() const { return ready_at_; }
   /// Set when a supervisor gave up: the runtime cannot serve any more.
@@ -64,17 +69,28 @@ public:
 private:
   std::optional<std::string> start_workers(const discovered_files& files);
   std::optional<std::string> collect_worker_steps(std::vector<config_problem>& problems);
+  /// Finds the stream authenticate hook (motia-actors.json, motia.config.*, native).
+  void find_stream_auth(std::vector<config_problem>& problems);
+  void add_stream(stream_info info, std::vector<config_problem>& problems);
   /// The pool slot of a language's workers (nullptr for native steps).
   actor_slot* pool_of(step_language lang);
   void start_steps();
   void watch(const caf::actor& supervisor);
 
   std::vector<step_definition> native_defs_;
+  std::vector<stream_definition> native_streams_;
+  stream_authenticator native_auth_;
+  /// The stream authenticate hook's file (worker language), "" if none.
+  std::string auth_file_;
+  step_language auth_language_ = step_language::native;
   std::optional<project_config> project_;
   std::vector<step_config> steps_;
   std::unique_ptr<rocks::database> db_;
   std::unique_ptr<state_store> store_;
   std::unique_ptr<rocks::queue_store> queue_;
+  std::unique_ptr<rocks::stream_store> stream_store_;
+  std::unique_ptr<stream_access> streams_;
+  caf::actor hub_;
   runtime_metrics metrics_;
   std::unique_ptr<io::io_runtime> io_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;

@@ -120,6 +120,16 @@ private:
   std::map<std::string, std::pair<caf::group, std::vector<std::string>>> topics_;
 };
 
+/// A stream of the project, in any language.
+struct stream_info {
+  std::string name;
+  std::string file; ///< "native:<name>" for native streams
+  step_language language = step_language::native;
+  json config;      ///< as registered (name, schema?, baseConfig?)
+  bool worker_can_access = false; ///< its worker answers `canAccess` invocations
+  std::function<bool(const json& subscription, const json& auth_context)> native_can_access;
+};
+
 struct runtime_services {
   const project_config* project = nullptr;
   state_store* state = nullptr;
@@ -130,6 +140,8 @@ struct runtime_services {
   std::unordered_map<std::string, step_config> steps;
   /// Native handlers by step name.
   std::unordered_map<std::string, step_definition> native;
+  /// Every stream by name; fixed once the runtime started.
+  std::unordered_map<std::string, stream_info> streams_by_name;
   /// The actor of each step that has one, by name (fixed once started).
   std::unordered_map<std::string, actor_slot*> step_slots;
 };

@@ -61,7 +61,7 @@ std::chrono::milliseconds deadline_of(const step_state& st) {
 invocation make_invocation(const step_state& st, json input, const std::string& trace,
                            unsigned attempt, std::string message_id) {
   return invocation{st.cfg->name, st.cfg->kind, std::move(input), trace, attempt,
-                    std::move(message_id), st.cfg->flows, deadline_of(st)};
+                    std::move(message_id), st.cfg->flows, deadline_of(st), {}};
 }
 
 // Runs a native handler; returns the error text, empty on success.

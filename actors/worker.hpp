@@ -20,6 +20,8 @@ struct worker_spec {
   std::string lang;              ///< "node" | "python"
   std::vector<std::string> argv; ///< command and runner script
   std::vector<std::string> files;
+  std::vector<std::string> stream_files; ///< stream definitions it loads
+  std::string auth_file;                 ///< the stream authenticate hook, if its language
   unsigned index = 0;
   worker_settings settings;
 };

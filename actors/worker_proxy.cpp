@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "actors/native_context.hpp"
 #include "actors/services.hpp"
+#include "actors/streams.hpp"
 #include "actors/worker.hpp"
 #include "adapters/process/io_runtime.hpp"
 #include "adapters/process/worker_process.hpp"
@@ -82,8 +83,9 @@ void dispatch(proxy_actor* self, invocation& inv, caf::response_promise rp) {
   auto& st = self->state;
   auto id = ++st.next_id;
   auto cfg_it = st.svc->steps.find(inv.step);
+  bool special = !inv.special.empty();
   json frame = {{"t", "invoke"},      {"id", id},
-                {"step", inv.step},   {"kind", to_string(inv.kind)},
+                {"step", inv.step},   {"kind", special ? std::string_view(inv.special) : to_string(inv.kind)},
                 {"input", inv.input}, {"traceId", inv.trace_id},
                 {"attempt", inv.attempt}, {"messageId", inv.message_id},
                 {"flows", inv.flows}, {"deadlineMs", inv.deadline.count()}};
@@ -93,7 +95,7 @@ void dispatch(proxy_actor* self, invocation& inv, caf::response_promise rp) {
   }
   auto deadline = inv.deadline.count() > 0 ? clock::now() + inv.deadline : clock::time_point::max();
   st.pending.emplace(id, in_flight{std::move(rp),
-                                   cfg_it == st.svc->steps.end() ? nullptr : &cfg_it->second,
+                                   special || cfg_it == st.svc->steps.end() ? nullptr : &cfg_it->second,
                                    inv.trace_id, deadline});
   // One timer per proxy, not per invocation: per-invocation timers stay in
   // CAF's clock until they fire, which under load is memory and CPU for nothing.
@@ -230,6 +232,18 @@ void on_call(proxy_actor* self, json& msg) {
     });
     return;
   }
+  if (op.rfind("stream.", 0) == 0) {
+    try {
+      auto value = stream_call(*st.svc->streams, op, args);
+      return send_frame(self, {{"t", "reply"}, {"id", id}, {"ok", true}, {"value", std::move(value)}});
+    } catch (const unknown_stream& e) {
+      return reply_error("unknown_stream", e.what());
+    } catch (const std::invalid_argument& e) {
+      return reply_error("bad_input", e.what());
+    } catch (const std::exception& e) {
+      return reply_error("storage_error", e.what());
+    }
+  }
   try {
     auto value = state_call(*st.svc->state, op, args);
     send_frame(self, {{"t", "reply"}, {"id", id}, {"ok", true}, {"value", std::move(value)}});
@@ -259,7 +273,8 @@ void on_log(proxy_actor* self, json& msg) {
 void on_register(proxy_actor* self, json& msg) {
   auto& st = self->state;
   st.ready = true;
-  worker_registration reg{msg.value("steps", json::array()), msg.value("errors", json::array())};
+  worker_registration reg{msg.value("steps", json::array()), msg.value("errors", json::array()),
+                          msg.value("streams", json::array()), msg.value("auth", false)};
   if (auto pool = st.pool->get())
     self->send(pool, worker_up_atom::value, caf::actor_cast<caf::actor>(self), std::move(reg));
   auto f = log_fields(st);
@@ -267,6 +282,22 @@ void on_register(proxy_actor* self, json& msg) {
   log::debug("worker ready", f);
   self->delayed_send(self, st.spec.settings.heartbeat_interval, ping_atom::value);
   pump(self);
+}
+
+void send_init(proxy_actor* self) {
+  auto& st = self->state;
+  json init = {{"t", "init"}, {"root", st.svc->project->root.string()}, {"files", st.spec.files}};
+  if (!st.spec.stream_files.empty())
+    init["streamFiles"] = st.spec.stream_files;
+  // Names of other languages' streams are known once every worker registered:
+  // a restarted worker gets them all, a first one the native ones.
+  json names = json::array();
+  for (auto& [name, info] : st.svc->streams_by_name)
+    names.push_back(name);
+  init["streams"] = std::move(names);
+  if (!st.spec.auth_file.empty())
+    init["auth"] = st.spec.auth_file;
+  send_frame(self, init);
 }
 
 void on_frame(proxy_actor* self, const std::string& bytes) {
@@ -285,7 +316,7 @@ void on_frame(proxy_actor* self, const std::string& bytes) {
   else if (t == "pong")
     st.last_pong = clock::now();
   else if (t == "hello" && !st.ready)
-    send_frame(self, {{"t", "init"}, {"root", st.svc->project->root.string()}, {"files", st.spec.files}});
+    send_init(self);
   else if (t == "register" && !st.ready)
     on_register(self, *msg);
   else if (t == "bye")

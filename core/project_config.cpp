@@ -255,6 +255,14 @@ void read_file(const json& doc, project_config& c, std::string& err) {
     a->string("token", c.admin_token);
     a->finish();
   }
+  if (auto st = top.child("streams")) {
+    st->string("authenticate", c.stream_auth_file);
+    st->number("messageLimit", c.stream_message_limit, 128, 1 << 26);
+    st->number("sendQueueBytes", c.stream_send_queue, 4096, 1u << 30);
+    st->millis("idleTimeoutMs", c.stream_idle_timeout, 100, 86'400'000);
+    st->number("maxSubscriptions", c.stream_max_subscriptions, 1, 1 << 20);
+    st->finish();
+  }
   if (auto l = top.child("log")) {
     l->string("level", c.log_level);
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn"

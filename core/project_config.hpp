@@ -70,6 +70,13 @@ struct project_config {
   bool development = true;
   bool admin_enabled = true;  ///< the /_motia/ endpoints (docs/admin.md)
   std::string admin_token;    ///< when set, admin calls need `Bearer <token>`
+  /// Streams (docs/streams.md): the WebSocket endpoint's limits and the
+  /// project's authentication hook.
+  std::string stream_auth_file;            ///< relative to root; "" = none (or motia.config.*)
+  std::size_t stream_message_limit = 64 * 1024;
+  std::size_t stream_send_queue = 4 * 1024 * 1024;
+  std::chrono::milliseconds stream_idle_timeout{60'000};
+  unsigned stream_max_subscriptions = 1024; ///< per connection
   worker_settings node;   ///< command default: node
   worker_settings python; ///< command default: python3
   supervision_settings supervision; ///< defaults of both supervisors

@@ -1,0 +1,48 @@
+#pragma once
+
+// The project's streams as handlers see them (`ctx.streams`): a name check in
+// front of the RocksDB stream store.
+
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "motia/stream.hpp"
+
+namespace motia {
+
+struct stream_info;
+namespace rocks {
+class stream_store;
+}
+
+/// Thrown for a stream name the project does not define.
+class unknown_stream : public std::invalid_argument {
+public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// ctx.streams of every language. Thread-safety: as stream_access.
+class project_streams final : public stream_access {
+public:
+  project_streams(const std::unordered_map<std::string, stream_info>& defs, rocks::stream_store& store)
+      : defs_(defs), store_(store) {}
+
+  json get(const std::string& stream, const std::string& group, const std::string& id) override;
+  json set(const std::string& stream, const std::string& group, const std::string& id, json data) override;
+  json del(const std::string& stream, const std::string& group, const std::string& id) override;
+  json get_group(const std::string& stream, const std::string& group) override;
+  void send(const std::string& stream, const std::string& group, const std::string& id, json event) override;
+
+private:
+  void check(const std::string& stream) const;
+
+  const std::unordered_map<std::string, stream_info>& defs_;
+  rocks::stream_store& store_;
+};
+
+/// Serves one worker `call` whose op starts with "stream.". Throws
+/// unknown_stream, std::invalid_argument (bad input) or std::runtime_error.
+json stream_call(stream_access& streams, const std::string& op, const json& args);
+
+} // namespace motia
