@@ -55,6 +55,10 @@ public:
 
   const project_config& project() const { return *project_; }
   const std::vector<step_config>& steps() const { return steps_; }
+  /// Every stream by name (after load()).
+  const std::unordered_map<std::string, stream_info>& stream_defs() const { return svc_.streams_by_name; }
+  /// The stream authenticate hook's file, "native", or "" for none.
+  std::string stream_auth() const { return native_auth_ ? std::string("native") : auth_file_; }
   std::uint16_t port() const;
   state_store& state() { return *store_; }
   stream_access& streams() { return *streams_; }

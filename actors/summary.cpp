@@ -1,5 +1,7 @@
 #include "actors/summary.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -83,6 +85,19 @@ void print_summary(const runtime& rt) {
       fmt::print("    {:<24} from {} to {}\n", t,
                  io.first.empty() ? "-" : fmt::format("{}", fmt::join(io.first, ", ")),
                  io.second.empty() ? "- (no subscriber)" : fmt::format("{}", fmt::join(io.second, ", ")));
+  }
+  if (!rt.stream_defs().empty()) {
+    std::vector<std::string> names;
+    for (auto& [name, info] : rt.stream_defs())
+      names.push_back(fmt::format("{} ({})", name, to_string(info.language)));
+    std::sort(names.begin(), names.end());
+    auto auth = rt.stream_auth();
+    if (auth.empty())
+      auth = "none";
+    else if (auth != "native")
+      auth = std::filesystem::path(auth).lexically_relative(p.root).string();
+    fmt::print("  streams: {} · WebSocket on ws://{}:{} · auth {}\n", fmt::join(names, ", "), p.host,
+               rt.port(), auth);
   }
   fmt::print("  state: RocksDB in {} (durability {})\n", p.data_dir.string(),
              p.durable_sync ? "strict" : "process");

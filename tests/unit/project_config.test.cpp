@@ -68,6 +68,9 @@ BOOST_AUTO_TEST_CASE(bad_config_files_are_refused_with_the_setting_named) {
     {R"({"workers": {"node": {"command": []}}})", "'command' must be a non-empty array"},
     {R"({"workers": {"ruby": {}}})", "unknown setting 'ruby'"},
     {R"({"log": {"level": "loud"}})", "'level' must be debug, info, warn or error"},
+    {R"({"streams": {"sendQueueBytes": 10}})", "motia-actors.json.streams: 'sendQueueBytes' must be a number"},
+    {R"({"streams": {"authenticate": 1}})", "'authenticate' must be a string"},
+    {R"({"streams": {"auth": "a.js"}})", "unknown setting 'auth'"},
   };
   for (auto& r : rows) {
     temp_dir d;
@@ -78,6 +81,26 @@ BOOST_AUTO_TEST_CASE(bad_config_files_are_refused_with_the_setting_named) {
       BOOST_CHECK_MESSAGE(err.find(r.reason) != std::string::npos, "got: " << err);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(stream_settings_have_defaults_and_are_read) {
+  temp_dir d;
+  std::string err;
+  auto c = motia::load_project_config(d.path, err);
+  BOOST_REQUIRE_MESSAGE(c, err);
+  BOOST_TEST(c->stream_auth_file.empty());
+  BOOST_TEST(c->stream_message_limit == 64u * 1024u);
+  BOOST_TEST(c->stream_send_queue == 4u * 1024u * 1024u);
+  BOOST_TEST(c->stream_max_subscriptions == 1024u);
+  d.config(R"({"streams": {"authenticate": "auth.py", "messageLimit": 1000, "sendQueueBytes": 65536,
+                           "idleTimeoutMs": 500, "maxSubscriptions": 8}})");
+  c = motia::load_project_config(d.path, err);
+  BOOST_REQUIRE_MESSAGE(c, err);
+  BOOST_TEST(c->stream_auth_file == "auth.py");
+  BOOST_TEST(c->stream_message_limit == 1000u);
+  BOOST_TEST(c->stream_send_queue == 65536u);
+  BOOST_TEST(c->stream_idle_timeout.count() == 500);
+  BOOST_TEST(c->stream_max_subscriptions == 8u);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_project_directory_is_an_error) {
