@@ -1,8 +1,8 @@
 #pragma once
 
-// Private to adapters/http: what server.cpp (listener, stop) and session.cpp
-// (the Beast HTTP session) share. Asio only, no Beast, so server.cpp stays cheap
-// to compile.
+// Private to adapters/http: what server.cpp (listener, stop), session.cpp
+// (the Beast HTTP session) and ws_session.cpp (the WebSocket session) share.
+// Asio only, no Beast, so server.cpp stays cheap to compile.
 
 #include <chrono>
 #include <condition_variable>
@@ -63,6 +63,14 @@ private:
 
 /// Starts an HTTP session on an accepted socket (session.cpp).
 void start_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<server_state> state);
+
+/// Continues a connection whose request `upgrade` asked for a WebSocket
+/// (ws_session.cpp): authentication, handshake, then the WebSocket session,
+/// registered with `state` like an HTTP session. `buffered` holds the bytes
+/// already read after the request. Call on the socket's strand, with no
+/// operation pending on the socket.
+void start_ws_session(boost::asio::ip::tcp::socket&& socket, std::string buffered, request&& upgrade,
+                      std::shared_ptr<server_state> state);
 
 /// Splits a request target into its raw path and raw query, checking the
 /// path's percent-escapes. False on a bad escape or an escaped NUL (answered 400).

@@ -1,6 +1,7 @@
 // One HTTP/1.1 connection: keep-alive, pipelining with in-order answers, the
-// HTTP-layer errors (400, 413, 431) and the read timeout. The only Beast HTTP
-// code of the server; server.cpp (listener, stop) needs Asio alone.
+// HTTP-layer errors (400, 413, 431), the read timeout and the hand-off of
+// WebSocket upgrades to ws_session.cpp. The only Beast HTTP code of the server;
+// server.cpp (listener, stop) needs Asio alone.
 
 #include "adapters/http/server_impl.hpp"
 
@@ -23,12 +24,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace motia::http::detail {
 namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using steady = std::chrono::steady_clock;
@@ -265,9 +268,32 @@ private:
       std::transform(name.begin(), name.end(), name.begin(), ascii_lower);
       req.headers.emplace_back(std::move(name), std::string(to_std(f.value())));
     }
+    if (state_->opts.ws.on_open && websocket::is_upgrade(msg)) {
+      if (count_ == 1 && !writing_)
+        return hand_off(std::move(req));
+      // Its 101 would have to wait behind the answers owed: not worth supporting.
+      no_more_requests_ = true;
+      s.keep_alive = false;
+      complete(s, response{400, {}, error_body("bad_request",
+                                               "a WebSocket upgrade must not be pipelined")});
+      return do_write();
+    }
     req.body = std::move(msg.body());
     dispatch(seq, std::move(req));
     do_read();
+  }
+
+  // The WebSocket session takes the socket and what was read after the
+  // request; this session ends without closing it.
+  void hand_off(request&& req) {
+    pop_slot();
+    auto data = buffer_.data();
+    std::string buffered(static_cast<const char*>(data.data()), data.size());
+    buffer_.clear();
+    closed_ = true;
+    stream_.expires_never();
+    start_ws_session(stream_.release_socket(), std::move(buffered), std::move(req), state_);
+    state_->remove(this);
   }
 
   void dispatch(std::uint64_t seq, request&& req) {
