@@ -27,14 +27,17 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm dependencies of the Node worker, reinstalled only when the lock file changes.
-node_dir=bindings/node
-stamp="$node_dir/node_modules/.motia-lock-stamp"
-if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
-  echo "setup: installing npm dependencies of $node_dir"
-  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$node_dir/package-lock.json" "$stamp"
-fi
+# npm dependencies, reinstalled only when a lock file changes: the Node worker's,
+# and the streams system test's (Motia's stream client, ws, zod; also the ws of
+# the stream benchmark's baseline server).
+for node_dir in bindings/node tests/system/streams; do
+  stamp="$node_dir/node_modules/.motia-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+    echo "setup: installing npm dependencies of $node_dir"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$node_dir/package-lock.json" "$stamp"
+  fi
+done
 
 # The Python worker (bindings/python) needs msgpack in the python3 on PATH,
 # which is the interpreter the runtime starts for Python steps.
