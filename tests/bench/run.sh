@@ -5,7 +5,10 @@
 #
 # Usage: bash tests/bench/run.sh [options]
 #   --quick            1 round of short cells (~5 min; smoke test, figures rough)
-#   --only SCENARIO    get | flow | startup (repeatable)
+#   --only SCENARIO    get | flow | startup | streams (repeatable). streams is
+#                      the fan-out of stream_fanout.cpp (1,000 subscribers on
+#                      one group, ours against a plain Node ws broadcast); it
+#                      runs only when named (about 4 min at 3 rounds)
 #   --systems A,B      only these systems (--list shows them)
 #   --soak             the flow at 70% of its maximum for 10 min per system
 #                      (default system: ours-js-process; outside the 15 min)
@@ -14,8 +17,10 @@
 #   --no-peers         do not install peers (use what .peers/ holds)
 #   --list             list the systems and exit
 # Environment: MOTIA_BUILD_DIR (default <repo>/build), MOTIA_JOBS (default 2),
-#   BENCH_ARGS (more bench.py options, e.g. "--get-seconds 8").
-# Prints the report; writes tests/bench/results/latest.{txt,json} and throughput.png.
+#   BENCH_ARGS (more bench.py options, e.g. "--get-seconds 8"),
+#   STREAMS_ARGS (more motia-bench-streams options, e.g. "--rates 100,400 --subscribers 500").
+# Prints the report; writes tests/bench/results/latest.{txt,json} and throughput.png
+# (streams: results/streams.{txt,json}).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,22 +28,37 @@ root=$(cd "$here/../.." && pwd)
 build=${MOTIA_BUILD_DIR:-$root/build}
 do_build=1 do_peers=1
 bench_args=()
+streams_args=()
+want_streams=0 want_bench=1 only_given=0
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) bench_args+=(--rounds 1 --get-seconds 2 --flow-seconds 2 --drain-timeout 30) ;;
+    --quick) bench_args+=(--rounds 1 --get-seconds 2 --flow-seconds 2 --drain-timeout 30)
+      streams_args+=(--rounds 1 --seconds 2 --rates 100,400) ;;
     --only | --systems | --rounds) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
-      bench_args+=("$1" "$2"); shift ;;
+      if [ "$1 $2" = "--only streams" ]; then
+        want_streams=1
+      else
+        bench_args+=("$1" "$2")
+        [ "$1" = --rounds ] && streams_args+=(--rounds "$2")
+        [ "$1" = --only ] && only_given=2
+      fi
+      [ "$1" = --only ] && [ "$only_given" = 0 ] && only_given=1
+      shift ;;
     --soak | --list) bench_args+=("$1") ;;
     --no-build) do_build=0 ;;
     --no-peers) do_peers=0 ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
+# `--only streams` alone runs no bench.py scenario.
+[ "$only_given" = 1 ] && want_bench=0
 
-for tool in wrk node npm python3 cmake; do
+tools=(node npm cmake)
+[ "$want_bench" = 1 ] && tools+=(wrk python3)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is not installed" >&2; exit 2; }
 done
 
@@ -54,10 +74,13 @@ if [ "$do_build" = 1 ]; then
       "is it configured with MOTIA_TESTS=OFF? (or pass --no-build)" >&2
     exit 2
   fi
+  targets=()
+  [ "$want_bench" = 1 ] && targets+=(motia-actors motia-bench-native)
+  [ "$want_streams" = 1 ] && targets+=(motia-bench-streams)
   # Compiler chatter goes to a log; it is shown only if the build fails.
   log="$build/bench-build.log"
-  echo "building motia-actors and motia-bench-native in $build (log: $log) ..."
-  if ! cmake --build "$build" -j "${MOTIA_JOBS:-2}" --target motia-actors motia-bench-native \
+  echo "building ${targets[*]} in $build (log: $log) ..."
+  if ! cmake --build "$build" -j "${MOTIA_JOBS:-2}" --target "${targets[@]}" \
     >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "run.sh: the build failed (see $log)" >&2
@@ -66,7 +89,8 @@ if [ "$do_build" = 1 ]; then
 fi
 
 # Peers: Motia 0.17, fastify + BullMQ, redis-server, matplotlib (idempotent).
-if [ "$do_peers" = 1 ]; then
+# The streams cell needs only the ws package (tests/system/streams, scripts/setup.sh).
+if [ "$do_peers" = 1 ] && { [ "$want_bench" = 1 ] || [ ! -d "$root/tests/system/streams/node_modules/ws" ]; }; then
   bash "$here/peers.sh"
 fi
 
@@ -83,7 +107,31 @@ if grep -q '^MOTIA_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
   build_type="$build_type+sanitizers (figures are not representative)"
 fi
 
+# The streams cell: motia-bench-streams runs the ladder itself (its servers are
+# its children, stopped after each cell) and prints its table.
+run_streams() {
+  local bin
+  bin=$(find_bin motia-bench-streams)
+  [ -n "$bin" ] || { echo "run.sh: no motia-bench-streams in $build (build it, or drop --no-build)" >&2; return 1; }
+  mkdir -p "$here/results"
+  echo "streams: $bin (build: ${build_type:-unknown})"
+  # shellcheck disable=SC2086  # STREAMS_ARGS is a list of words on purpose
+  "$bin" run --baseline "$here/stream_baseline.mjs" --out "$here/results/streams.json" \
+    "${streams_args[@]}" ${STREAMS_ARGS:-} | tee "$here/results/streams.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 # bench.py owns every process it starts and stops them on exit, Ctrl-C or SIGTERM.
-# shellcheck disable=SC2086  # BENCH_ARGS is a list of words on purpose
-exec python3 "$here/bench.py" --motia-actors "$motia" --native "$native" \
-  --peers "$here/.peers" --build-info "${build_type:-unknown}" "${bench_args[@]}" ${BENCH_ARGS:-}
+if [ "$want_streams" = 0 ]; then
+  # shellcheck disable=SC2086  # BENCH_ARGS is a list of words on purpose
+  exec python3 "$here/bench.py" --motia-actors "$motia" --native "$native" \
+    --peers "$here/.peers" --build-info "${build_type:-unknown}" "${bench_args[@]}" ${BENCH_ARGS:-}
+fi
+status=0
+if [ "$want_bench" = 1 ]; then
+  # shellcheck disable=SC2086
+  python3 "$here/bench.py" --motia-actors "$motia" --native "$native" \
+    --peers "$here/.peers" --build-info "${build_type:-unknown}" "${bench_args[@]}" ${BENCH_ARGS:-} || status=$?
+fi
+run_streams || status=$?
+exit "$status"
