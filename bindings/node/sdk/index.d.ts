@@ -66,16 +66,11 @@ export interface Config {
 export function config<T extends Config>(config: T): T;
 export { config as defineConfig };
 
-/** A stream definition whose operations act for the running handler. */
-export class Stream<TData = any> implements MotiaStream<TData> {
+/** A stream definition whose operations (MotiaStream's, merged in) act for the running handler. */
+export interface Stream<TData = any> extends MotiaStream<TData> {}
+export class Stream<TData = any> {
   constructor(config: StreamConfig);
   readonly config: StreamConfig;
-  get(groupId: string, id: string): Promise<BaseStreamItem<TData> | null>;
-  set(groupId: string, id: string, data: TData): Promise<BaseStreamItem<TData>>;
-  delete(groupId: string, id: string): Promise<BaseStreamItem<TData> | null>;
-  getGroup(groupId: string): Promise<BaseStreamItem<TData>[]>;
-  list(groupId: string): Promise<BaseStreamItem<TData>[]>;
-  send<T>(channel: StateStreamEventChannel, event: StateStreamEvent<T>): Promise<void>;
 }
 
 // -- handlers -------------------------------------------------------------------
