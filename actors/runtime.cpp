@@ -69,8 +69,15 @@ void runtime::add_stream(stream_info info, std::vector<config_problem>& problems
     return;
   }
   auto [it, fresh] = svc_.streams_by_name.emplace(info.name, info);
-  if (!fresh)
+  if (!fresh) {
     problems.push_back({info.file, fmt::format("stream '{}' is already defined in {}", info.name, it->second.file)});
+    return;
+  }
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (auto& [name, def] : svc_.streams_by_name)
+    names->push_back(name);
+  std::sort(names->begin(), names->end());
+  std::atomic_store(&svc_.stream_names, std::shared_ptr<const std::vector<std::string>>(std::move(names)));
 }
 
 void runtime::find_stream_auth(std::vector<config_problem>& problems) {

@@ -142,6 +142,10 @@ struct runtime_services {
   std::unordered_map<std::string, step_definition> native;
   /// Every stream by name; fixed once the runtime started.
   std::unordered_map<std::string, stream_info> streams_by_name;
+  /// The names of `streams_by_name` for workers' `init`, published (with
+  /// std::atomic_store) whenever the map has grown: workers start, and may
+  /// restart, while it is still being filled.
+  std::shared_ptr<const std::vector<std::string>> stream_names;
   /// The actor of each step that has one, by name (fixed once started).
   std::unordered_map<std::string, actor_slot*> step_slots;
 };

@@ -291,10 +291,8 @@ void send_init(proxy_actor* self) {
     init["streamFiles"] = st.spec.stream_files;
   // Names of other languages' streams are known once every worker registered:
   // a restarted worker gets them all, a first one the native ones.
-  json names = json::array();
-  for (auto& [name, info] : st.svc->streams_by_name)
-    names.push_back(name);
-  init["streams"] = std::move(names);
+  auto names = std::atomic_load(&st.svc->stream_names);
+  init["streams"] = names ? json(*names) : json::array();
   if (!st.spec.auth_file.empty())
     init["auth"] = st.spec.auth_file;
   send_frame(self, init);
