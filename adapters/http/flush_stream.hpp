@@ -6,6 +6,8 @@
 // it from ws_session.cpp only.
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -109,6 +111,46 @@ public:
     flush();
   }
 
+  /// Appends one unmasked, unfragmented text frame carrying `payload` (what
+  /// Beast would write for a server's text message without compression),
+  /// without a Beast operation per message. Safe between Beast's own writes:
+  /// the layer takes each of them whole, so frames never interleave. Returns
+  /// false when the layer is above its high-water mark: the caller then waits
+  /// for `on_room` before appending more.
+  bool append_text_frame(const std::string& payload) {
+    if (failed_)
+      return true; // the read loop reports the failure and ends the session
+    unsigned char header[10];
+    std::size_t n = 2;
+    header[0] = 0x81; // FIN + text
+    const auto size = payload.size();
+    if (size < 126) {
+      header[1] = static_cast<unsigned char>(size);
+    } else if (size <= 0xFFFF) {
+      header[1] = 126;
+      header[2] = static_cast<unsigned char>(size >> 8);
+      header[3] = static_cast<unsigned char>(size);
+      n = 4;
+    } else {
+      header[1] = 127;
+      for (int i = 0; i < 8; ++i)
+        header[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> (56 - 8 * i));
+      n = 10;
+    }
+    pending_.append(reinterpret_cast<const char*>(header), n);
+    pending_.append(payload);
+    if (!corked_ || pending_.size() >= layer_high_water)
+      flush();
+    return pending_.size() + out_.size() <= layer_high_water;
+  }
+
+  /// Calls `f` (posted) once the layer is back under its high-water mark, or
+  /// has failed. One waiter at a time.
+  void on_room(std::function<void()> f) {
+    room_ = std::move(f);
+    wake_room();
+  }
+
   /// Flushes, sends FIN, then reads until the peer's FIN before closing:
   /// closing with unread input would reset the connection and could destroy
   /// the close frame before the peer reads it. (Beast 1.74's own TCP teardown
@@ -166,8 +208,14 @@ private:
     flush();
     if (write_ && (failed_ || pending_.size() + out_.size() <= layer_high_water))
       std::exchange(write_, nullptr)->run(failed_);
+    wake_room();
     if (teardown_ && !draining_ && (failed_ || (!flushing_ && pending_.empty())))
       begin_drain();
+  }
+
+  void wake_room() {
+    if (room_ && (failed_ || pending_.size() + out_.size() <= layer_high_water))
+      net::post(socket_.get_executor(), std::exchange(room_, nullptr));
   }
 
   void begin_drain() {
@@ -207,6 +255,7 @@ private:
   char drain_buf_[2048];
   error_code failed_;
   std::unique_ptr<parked_op> write_;
+  std::function<void()> room_; // a pump waiting for room
   std::unique_ptr<parked_op> teardown_;
   std::weak_ptr<void> owner_;
 };
