@@ -205,7 +205,7 @@ def targets(results):
               0.5, "x")
     check(4, "Python step, GET at 64 connections, vs plain python asyncio",
           ratio(results, "ours-py", "get", "rps", 64, base="python"), 1.0, "x")
-    out.append("  issue 5: stream deliveries/s: not measured here yet (no streams in the runtime)")
+    out.append("  issue 5: stream deliveries/s: measured by the opt-in streams cell (run.sh --only streams)")
     return ["Targets of other issues (medians; ratios from same-round pairs)"] + out
 
 
