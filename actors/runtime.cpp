@@ -388,8 +388,7 @@ std::optional<std::string> runtime::serve() {
   hs.max_subscriptions = p.stream_max_subscriptions;
   hs.native_auth = native_auth_;
   hs.auth_pool = auth_file_.empty() ? nullptr : pool_of(auth_language_);
-  hs.node_pool = &node_pool_;
-  hs.python_pool = &python_pool_;
+  hs.pool_of = [this](step_language lang) { return pool_of(lang); };
   hub_ = spawn_stream_hub(*sys_, svc_, *stream_store_, std::move(hs));
   watch(hub_);
   stream_store_->set_listener([hub = hub_](rocks::stream_event&& ev) { caf::anon_send(hub, std::move(ev)); });

@@ -9,6 +9,7 @@
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
 #include "actors/services.hpp"
+#include "actors/streams.hpp"
 #include "adapters/rocksdb/stream_store.hpp"
 #include "core/log.hpp"
 
@@ -17,25 +18,6 @@ namespace motia {
 namespace {
 
 using text_ptr = std::shared_ptr<const std::string>;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-// `{"timestamp", "streamName", "groupId", "id"?, "event": {"type": "event",
-// "event": {"type": "error", "data": {code, message}}}}`: how Motia's server
-// tells a client that a join failed.
-text_ptr error_event(const std::string& stream, const std::string& group, const std::string& id,
-                     std::string_view code, const std::string& message) {
-  json msg = {{"timestamp", now_ms()}, {"streamName", stream}, {"groupId", group}};
-  if (!id.empty())
-    msg["id"] = id;
-  msg["event"] = {{"type", "event"},
-                  {"event", {{"type", "error"}, {"data", {{"code", code}, {"message", message}}}}}};
-  return std::make_shared<const std::string>(msg.dump(-1, ' ', false, json::error_handler_t::replace));
-}
 
 std::string room_of(const std::string& stream, const std::string& group, const std::string& id) {
   std::string r;
@@ -90,7 +72,7 @@ void admit(hub_state& st, connection& c, const ws_subscription& s) {
   try {
     sync = st.store->sync_message(s.stream, s.group, s.id);
   } catch (const std::exception& e) {
-    c.conn->send(error_event(s.stream, s.group, s.id, "STREAM_ERROR", e.what()));
+    c.conn->send(stream_error_event(s.stream, s.group, s.id, "STREAM_ERROR", e.what()));
     return;
   }
   unsubscribe(st, c, s.subscription_id); // a re-used subscriptionId moves
@@ -101,18 +83,7 @@ void admit(hub_state& st, connection& c, const ws_subscription& s) {
 }
 
 void deny(connection& c, const ws_subscription& s) {
-  c.conn->send(error_event(s.stream, s.group, s.id, "STREAM_ACCESS_DENIED", "Access denied"));
-}
-
-actor_slot* pool_for(const hub_state& st, step_language lang) {
-  switch (lang) {
-    case step_language::node:
-      return st.settings.node_pool;
-    case step_language::python:
-      return st.settings.python_pool;
-    default:
-      return nullptr;
-  }
+  c.conn->send(stream_error_event(s.stream, s.group, s.id, "STREAM_ACCESS_DENIED", "Access denied"));
 }
 
 void on_join(hub_actor* self, ws_subscription& s) {
@@ -123,10 +94,10 @@ void on_join(hub_actor* self, ws_subscription& s) {
   auto& c = cit->second;
   auto def = st.svc->streams_by_name.find(s.stream);
   if (def == st.svc->streams_by_name.end())
-    return c.conn->send(error_event(s.stream, s.group, s.id, "STREAM_NOT_FOUND",
+    return c.conn->send(stream_error_event(s.stream, s.group, s.id, "STREAM_NOT_FOUND",
                                     fmt::format("no stream named '{}'", s.stream)));
   if (c.subs.size() + c.pending.size() >= st.settings.max_subscriptions && !c.subs.count(s.subscription_id))
-    return c.conn->send(error_event(
+    return c.conn->send(stream_error_event(
       s.stream, s.group, s.id, "TOO_MANY_SUBSCRIPTIONS",
       fmt::format("a connection may hold at most {} subscriptions", st.settings.max_subscriptions)));
   json subscription = {{"groupId", s.group}};
@@ -144,7 +115,7 @@ void on_join(hub_actor* self, ws_subscription& s) {
   }
   if (!info.worker_can_access)
     return admit(st, c, s);
-  auto* slot = pool_for(st, info.language);
+  auto* slot = st.settings.pool_of ? st.settings.pool_of(info.language) : nullptr;
   auto pool = slot ? slot->get() : caf::actor{};
   if (!pool)
     return deny(c, s);

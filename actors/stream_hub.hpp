@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 
 #include "adapters/http/server.hpp"
+#include "core/step_config.hpp"
 #include "motia/stream.hpp"
 
 namespace motia {
@@ -24,9 +25,8 @@ struct stream_hub_settings {
   /// worker language that loaded it (nullptr: none).
   stream_authenticator native_auth;
   actor_slot* auth_pool = nullptr;
-  /// The pools of the worker languages (canAccess of their streams).
-  actor_slot* node_pool = nullptr;
-  actor_slot* python_pool = nullptr;
+  /// The pool of a worker language (canAccess of its streams), or nullptr.
+  std::function<actor_slot*(step_language)> pool_of;
   std::chrono::milliseconds hook_timeout{10000};
 };
 

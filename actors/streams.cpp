@@ -1,5 +1,8 @@
 #include "actors/streams.hpp"
 
+#include <chrono>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "actors/services.hpp"
@@ -39,6 +42,21 @@ void project_streams::send(const std::string& stream, const std::string& group, 
                            json event) {
   check(stream);
   store_.send(stream, group, id, event);
+}
+
+std::shared_ptr<const std::string> stream_error_event(const std::string& stream, const std::string& group,
+                                                      const std::string& id, std::string_view code,
+                                                      const std::string& message) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  json msg = {{"timestamp", now}};
+  for (auto [key, value] : {std::pair{"streamName", &stream}, {"groupId", &group}, {"id", &id}})
+    if (!value->empty())
+      msg[key] = *value;
+  msg["event"] = {{"type", "event"},
+                  {"event", {{"type", "error"}, {"data", {{"code", code}, {"message", message}}}}}};
+  return std::make_shared<const std::string>(msg.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 namespace {

@@ -3,8 +3,10 @@
 // The project's streams as handlers see them (`ctx.streams`): a name check in
 // front of the RocksDB stream store.
 
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "motia/stream.hpp"
@@ -40,6 +42,13 @@ private:
   const std::unordered_map<std::string, stream_info>& defs_;
   rocks::stream_store& store_;
 };
+
+/// The error event Motia's server sends a WebSocket client (`{"timestamp",
+/// "streamName"?, "groupId"?, "id"?, "event": {"type": "event", "event":
+/// {"type": "error", "data": {code, message}}}}`); empty names are left out.
+std::shared_ptr<const std::string> stream_error_event(const std::string& stream, const std::string& group,
+                                                      const std::string& id, std::string_view code,
+                                                      const std::string& message);
 
 /// Serves one worker `call` whose op starts with "stream.". Throws
 /// unknown_stream, std::invalid_argument (bad input) or std::runtime_error.

@@ -6,22 +6,14 @@
 
 #include "actors/messages.hpp"
 #include "actors/stream_hub.hpp"
+#include "actors/streams.hpp"
 
 namespace motia {
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 void bad_message(const http::ws_connection_ptr& conn, const std::string& why) {
-  json msg = {{"timestamp", now_ms()},
-              {"event",
-               {{"type", "event"}, {"event", {{"type", "error"}, {"data", {{"code", "BAD_MESSAGE"}, {"message", why}}}}}}}};
-  conn->send(std::make_shared<const std::string>(msg.dump(-1, ' ', false, json::error_handler_t::replace)));
+  conn->send(stream_error_event({}, {}, {}, "BAD_MESSAGE", why));
 }
 
 bool valid_name(const json& v) {
