@@ -61,6 +61,10 @@ private:
   std::unordered_map<connection*, std::weak_ptr<connection>> conns_;
 };
 
+/// The peer going away, a timeout or our own close: not worth a line on
+/// stderr (session.cpp; the WebSocket session adds its protocol errors).
+bool is_expected(const boost::system::error_code& ec);
+
 /// Starts an HTTP session on an accepted socket (session.cpp).
 void start_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<server_state> state);
 

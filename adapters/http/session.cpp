@@ -77,14 +77,6 @@ bool is_http_error(const beast::error_code& ec) {
   return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
-// The peer going away or our own close: not worth a line on stderr.
-bool is_expected(const beast::error_code& ec) {
-  return ec == net::error::operation_aborted || ec == beast::error::timeout ||
-         ec == net::error::eof || ec == net::error::connection_reset ||
-         ec == net::error::broken_pipe || ec == net::error::not_connected ||
-         ec == net::error::bad_descriptor;
-}
-
 class session;
 
 /// Answers request number `seq` of one session. Holds the session alive until
@@ -495,6 +487,13 @@ void session_responder::send(response r) {
 }
 
 } // namespace
+
+bool is_expected(const boost::system::error_code& ec) {
+  return ec == net::error::operation_aborted || ec == beast::error::timeout ||
+         ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == net::error::not_connected ||
+         ec == net::error::bad_descriptor;
+}
 
 void start_session(tcp::socket&& socket, std::shared_ptr<server_state> state) {
   std::make_shared<session>(std::move(socket), std::move(state))->run();

@@ -47,13 +47,10 @@ using error_code = beast::error_code;
 
 constexpr std::size_t max_close_reason = 123; // RFC 6455: control payload <= 125
 
-bool is_expected(const error_code& ec) {
+bool is_expected_ws(const error_code& ec) {
   // Peers breaking the protocol end their own connection: not our error.
-  if (&ec.category() == &websocket::make_error_code(websocket::error::closed).category())
-    return true;
-  return ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::not_connected || ec == net::error::bad_descriptor;
+  return &ec.category() == &websocket::make_error_code(websocket::error::closed).category() ||
+         is_expected(ec);
 }
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -388,7 +385,7 @@ private:
   }
 
   void fail(error_code ec, const char* what) {
-    if (!is_expected(ec))
+    if (!is_expected_ws(ec))
       std::fprintf(stderr, "motia http: %s: %s\n", what, ec.message().c_str());
     finish();
   }
