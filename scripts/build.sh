@@ -10,6 +10,8 @@ if [ "${MOTIA_SANITIZE:-0}" = 1 ]; then
   args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DMOTIA_SANITIZE=ON)
 fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths are rewritten relative to the tree, so worktrees and clones share one cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 [ -f "$dir/build.ninja" ] || cmake -S . -B "$dir" "${args[@]}" >/dev/null
 # Each CAF or Beast translation unit takes 1-2 GB to compile: two jobs fit here.
