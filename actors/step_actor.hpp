@@ -2,25 +2,29 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/protocol.hpp"
+#include "core/snapshot.hpp"
+
 namespace motia {
 
-struct runtime_services;
-struct step_config;
-class actor_slot;
+struct runtime_env;
 
-/// Spawns the actor of one step. It joins the groups of the topics the step
-/// subscribes to and takes its pending deliveries from the durable queue
-/// (all of them at start, so a restarted actor picks up what its predecessor
-/// held), runs the handler (natively, or through `pool` for worker steps)
-/// within the step's concurrency limit and FIFO groups, acknowledges
-/// successes, persists each failed attempt and retries it in its own mailbox
-/// after a backoff, and dead-letters a delivery after its last attempt or when
-/// its input does not match the step's `input` schema.
+/// Spawns the actor of one step of `snap`.
 ///
-/// Messages: (api_atom, api_call), (event_atom, delivery_batch), (retry_atom,
-/// seq), (committed_atom, seq, error), (cron_atom, std::string trace_id),
-/// (drain_atom) stop starting deliveries, (ready_atom) -> bool.
-caf::actor spawn_step_actor(caf::actor_system& sys, runtime_services& svc,
-                            const step_config& cfg, actor_slot* pool);
+/// api: answers api_calls (a native handler in place; a worker step's
+/// invocation goes straight to a live worker connection, whose result goes to
+/// the gateway without passing here again).
+/// event: takes deliveries from its partitions, validates them against the
+/// step's `input` schema, runs them within the step's concurrency limit and
+/// FIFO groups, reports each outcome to the partition (ack, retry with the
+/// attempt persisted, or dead letter) and retries in its own mailbox after a
+/// backoff measured on the monotonic clock.
+/// cron: runs the handler for each cron_tick.
+///
+/// At start it tells its partitions it is ready (they deliver everything
+/// pending, so a restarted step picks up what its predecessor held). A drain
+/// request is answered once nothing runs; deliveries not started stay queued.
+step_actor spawn_step_actor(caf::actor_system& sys, std::shared_ptr<runtime_env> env, snapshot_ptr snap,
+                            const step_info* info);
 
 } // namespace motia

@@ -3,15 +3,18 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <caf/all.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
 
-#include "actors/error.hpp"
-#include "actors/messages.hpp"
-#include "actors/services.hpp"
-#include "actors/streams.hpp"
+#include "adapters/process/worker_process.hpp"
 #include "adapters/rocksdb/stream_store.hpp"
 #include "core/log.hpp"
+#include "runtime/invoke.hpp"
+#include "runtime/runtime_env.hpp"
+#include "runtime/streams.hpp"
+#include "runtime/ws_bridge.hpp"
 
 namespace motia {
 
@@ -37,18 +40,42 @@ struct connection {
   std::uint64_t mark = 0;                            ///< fan-out dedup generation
 };
 
+// A hook running on a worker: a join's canAccess or an upgrade's authenticate.
+struct pending_hook {
+  bool join = false;
+  ws_subscription sub; ///< join
+  std::uint64_t auth = 0; ///< authenticate: the registry's id
+};
+
+// Hook results come back to the hub as messages.
+class hub_sink final : public process::result_sink {
+public:
+  explicit hub_sink(caf::actor_addr hub) : hub_(std::move(hub)) {}
+  void on_result(std::uint64_t token, process::invocation_outcome&& out) override {
+    if (auto a = caf::actor_cast<hub_actor>(hub_))
+      caf::anon_send(a, invoked_atom::value,
+                     invocation_done{token, out.ok ? std::move(out.value) : payload{}, error_of(out)});
+  }
+
+private:
+  caf::actor_addr hub_;
+};
+
 struct hub_state {
-  runtime_services* svc = nullptr;
-  rocks::stream_store* store = nullptr;
+  std::shared_ptr<runtime_env> env;
   stream_hub_settings settings;
+  std::shared_ptr<hub_sink> sink;
   std::unordered_map<std::uint64_t, connection> conns;
   /// room -> connection -> number of its subscriptions to the room
   std::unordered_map<std::string, std::unordered_map<connection*, unsigned>> rooms;
   std::uint64_t generation = 0;
+  std::unordered_map<std::uint64_t, pending_hook> hooks;
+  std::uint64_t next_hook = 0;
+  std::size_t cursor = 0;
   static inline const char* name = "motia.stream_hub";
 };
 
-using hub_actor = caf::stateful_actor<hub_state>;
+using self_ptr = hub_actor::stateful_pointer<hub_state>;
 
 void unsubscribe(hub_state& st, connection& c, const std::string& sub_id) {
   auto it = c.subs.find(sub_id);
@@ -70,7 +97,7 @@ void unsubscribe(hub_state& st, connection& c, const std::string& sub_id) {
 void admit(hub_state& st, connection& c, const ws_subscription& s) {
   text_ptr sync;
   try {
-    sync = st.store->sync_message(s.stream, s.group, s.id);
+    sync = st.env->stream_store->sync_message(s.stream, s.group, s.id);
   } catch (const std::exception& e) {
     c.conn->send(stream_error_event(s.stream, s.group, s.id, "STREAM_ERROR", e.what()));
     return;
@@ -86,16 +113,36 @@ void deny(connection& c, const ws_subscription& s) {
   c.conn->send(stream_error_event(s.stream, s.group, s.id, "STREAM_ACCESS_DENIED", "Access denied"));
 }
 
-void on_join(hub_actor* self, ws_subscription& s) {
+// Runs a hook on a worker of `lang`; false when none is up.
+bool run_hook(self_ptr self, step_language lang, std::string_view kind, std::string_view name, json input,
+              pending_hook hook) {
+  auto& st = self->state;
+  auto token = ++st.next_hook;
+  invoke_args a;
+  a.step = name;
+  a.kind = kind;
+  a.input = payload::from_json(input);
+  auto trace = new_trace_id();
+  a.trace_id = trace;
+  a.deadline = st.settings.hook_timeout;
+  st.hooks.emplace(token, std::move(hook));
+  if (invoke_worker(*st.env, lang, st.cursor, a, st.sink, token, {}) == errc::none)
+    return true;
+  st.hooks.erase(token);
+  return false;
+}
+
+void on_join(self_ptr self, ws_subscription& s) {
   auto& st = self->state;
   auto cit = st.conns.find(s.conn);
   if (cit == st.conns.end())
     return;
   auto& c = cit->second;
-  auto def = st.svc->streams_by_name.find(s.stream);
-  if (def == st.svc->streams_by_name.end())
+  auto snap = st.env->snapshot.current();
+  auto def = snap ? snap->streams.find(s.stream) : decltype(snap->streams.end()){};
+  if (!snap || def == snap->streams.end())
     return c.conn->send(stream_error_event(s.stream, s.group, s.id, "STREAM_NOT_FOUND",
-                                    fmt::format("no stream named '{}'", s.stream)));
+                                           fmt::format("no stream named '{}'", s.stream)));
   if (c.subs.size() + c.pending.size() >= st.settings.max_subscriptions && !c.subs.count(s.subscription_id))
     return c.conn->send(stream_error_event(
       s.stream, s.group, s.id, "TOO_MANY_SUBSCRIPTIONS",
@@ -115,40 +162,79 @@ void on_join(hub_actor* self, ws_subscription& s) {
   }
   if (!info.worker_can_access)
     return admit(st, c, s);
-  auto* slot = st.settings.pool_of ? st.settings.pool_of(info.language) : nullptr;
-  auto pool = slot ? slot->get() : caf::actor{};
-  if (!pool)
-    return deny(c, s);
-  invocation inv;
-  inv.step = s.stream;
-  inv.special = "canAccess";
-  inv.input = {{"subscription", std::move(subscription)}, {"authContext", c.auth}};
-  inv.trace_id = new_trace_id();
-  inv.deadline = st.settings.hook_timeout;
   c.pending.insert(s.subscription_id);
-  self->request(pool, st.settings.hook_timeout + std::chrono::seconds(1), invoke_atom::value, std::move(inv))
-    .then(
-      [self, s](invocation_result& r) {
-        auto& st = self->state;
-        auto it = st.conns.find(s.conn);
-        if (it == st.conns.end() || it->second.pending.erase(s.subscription_id) == 0)
-          return; // closed or left meanwhile
-        bool ok = r.value.is_boolean() ? r.value.get<bool>() : !r.value.is_null();
-        ok ? admit(st, it->second, s) : deny(it->second, s);
-      },
-      [self, s](caf::error& e) {
-        auto& st = self->state;
-        log::error("canAccess failed; join denied",
-                   {{"stream", s.stream}, {"groupId", s.group}, {"error", describe(e)}});
-        auto it = st.conns.find(s.conn);
-        if (it != st.conns.end() && it->second.pending.erase(s.subscription_id) != 0)
-          deny(it->second, s);
-      });
+  pending_hook hook{true, s, 0};
+  if (!run_hook(self, info.language, "canAccess", s.stream,
+                {{"subscription", std::move(subscription)}, {"authContext", c.auth}}, std::move(hook))) {
+    c.pending.erase(s.subscription_id);
+    deny(c, s);
+  }
 }
 
-// One message to every connection subscribed to the event's item or group,
+http::ws_auth_result accepted(const json& context) {
+  http::ws_auth_result r;
+  r.context = context.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+http::ws_auth_result refused(unsigned status, std::string message) {
+  http::ws_auth_result r;
+  r.accepted = false;
+  r.status = status;
+  r.message = std::move(message);
+  return r;
+}
+
+void on_auth(self_ptr self, ws_auth_request& req) {
+  auto& st = self->state;
+  auto snap = st.env->snapshot.current();
+  if (!snap || !snap->auth.present())
+    return st.env->ws->complete_auth(req.id, accepted(nullptr));
+  if (snap->auth.native) {
+    try {
+      return st.env->ws->complete_auth(req.id, accepted(snap->auth.native(req.request.to_json())));
+    } catch (const std::exception& e) {
+      return st.env->ws->complete_auth(req.id, refused(401, e.what()));
+    }
+  }
+  if (!run_hook(self, snap->auth.language, "authenticate", "", req.request.to_json(), pending_hook{false, {}, req.id}))
+    st.env->ws->complete_auth(req.id, refused(503, "the authentication hook is not available"));
+}
+
+void on_hook_done(self_ptr self, invocation_done& d) {
+  auto& st = self->state;
+  auto it = st.hooks.find(d.token);
+  if (it == st.hooks.end())
+    return;
+  auto hook = std::move(it->second);
+  st.hooks.erase(it);
+  if (!hook.join) {
+    if (!d.error)
+      return st.env->ws->complete_auth(hook.auth, accepted(d.value.to_json()));
+    bool handler = code_of(d.error) == errc::handler_failed;
+    auto text = message_of(d.error);
+    text = text.substr(0, text.find('\n')); // no stack trace to the client
+    return st.env->ws->complete_auth(
+      hook.auth, handler ? refused(401, text) : refused(503, "the authentication hook is not available: " + describe(d.error)));
+  }
+  auto& s = hook.sub;
+  auto cit = st.conns.find(s.conn);
+  if (cit == st.conns.end() || cit->second.pending.erase(s.subscription_id) == 0)
+    return; // closed or left meanwhile
+  bool ok = false;
+  if (d.error) {
+    log::error("canAccess failed; join denied",
+               {{"stream", s.stream}, {"groupId", s.group}, {"error", describe(d.error)}});
+  } else {
+    json v = d.value.to_json();
+    ok = v.is_boolean() ? v.get<bool>() : !v.is_null();
+  }
+  ok ? admit(st, cit->second, s) : deny(cit->second, s);
+}
+
+// One message to every connection subscribed to the change's item or group,
 // once per connection even if it holds both.
-void fan_out(hub_state& st, const rocks::stream_event& ev) {
+void fan_out(hub_state& st, const stream_change& ev) {
   auto gen = ++st.generation;
   auto deliver = [&](const std::string& room) {
     auto it = st.rooms.find(room);
@@ -166,68 +252,22 @@ void fan_out(hub_state& st, const rocks::stream_event& ev) {
     deliver(room_of(ev.stream, ev.group, ev.id));
 }
 
-http::ws_auth_result accepted(const json& context) {
-  http::ws_auth_result r;
-  r.context = context.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-void on_auth(hub_actor* self, ws_auth_reply& reply) {
-  auto& request = reply.request;
+hub_actor::behavior_type hub_impl(self_ptr self, std::shared_ptr<runtime_env> env, stream_hub_settings settings) {
   auto& st = self->state;
-  auto refuse = [&](unsigned status, std::string message) {
-    http::ws_auth_result r;
-    r.accepted = false;
-    r.status = status;
-    r.message = std::move(message);
-    reply.done(std::move(r));
-  };
-  if (st.settings.native_auth) {
-    try {
-      auto ctx = st.settings.native_auth(request);
-      return reply.done(accepted(ctx));
-    } catch (const std::exception& e) {
-      return refuse(401, e.what());
-    }
-  }
-  auto pool = st.settings.auth_pool ? st.settings.auth_pool->get() : caf::actor{};
-  if (!pool)
-    return refuse(503, "the authentication hook is not available");
-  invocation inv;
-  inv.special = "authenticate";
-  inv.input = std::move(request);
-  inv.trace_id = new_trace_id();
-  inv.deadline = st.settings.hook_timeout;
-  auto done = std::make_shared<http::ws_auth_done>(std::move(reply.done));
-  self->request(pool, st.settings.hook_timeout + std::chrono::seconds(1), invoke_atom::value, std::move(inv))
-    .then(
-      [done](invocation_result& r) {
-        (*done)(accepted(r.value));
-      },
-      [done](caf::error& e) {
-        http::ws_auth_result r;
-        r.accepted = false;
-        bool refused = e.category() == caf::atom("motia") && e.code() == static_cast<std::uint8_t>(errc::handler_failed);
-        r.status = refused ? 401 : 503;
-        auto text = describe(e);
-        if (auto colon = text.find(": "); refused && colon != std::string::npos)
-          text.erase(0, colon + 2);
-        text = text.substr(0, text.find('\n')); // no stack trace to the client
-        r.message = refused ? text : "the authentication hook is not available: " + text;
-        (*done)(std::move(r));
-      });
-}
-
-caf::behavior hub_impl(hub_actor* self, runtime_services* svc, rocks::stream_store* store,
-                       stream_hub_settings settings) {
-  auto& st = self->state;
-  st.svc = svc;
-  st.store = store;
-  st.settings = std::move(settings);
-  self->set_default_handler(caf::drop);
+  st.env = std::move(env);
+  st.settings = settings;
+  st.sink = std::make_shared<hub_sink>(self->address());
+  self->set_default_handler([env = st.env](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+    log_unexpected(*env, "stream_hub", caf::to_string(m.content()));
+    return caf::sec::unexpected_message;
+  });
   return {
-    [self](ws_open_atom, http::ws_connection_ptr& conn, std::string& context) {
-      auto& c = self->state.conns[conn->id()];
+    [self](ws_open_atom, std::uint64_t id, std::string& context) {
+      auto& st = self->state;
+      auto conn = st.env->ws->get(id);
+      if (!conn)
+        return; // closed before the hub heard of it
+      auto& c = st.conns[id];
       c.conn = std::move(conn);
       c.auth = json::parse(context, nullptr, false);
       if (c.auth.is_discarded())
@@ -251,16 +291,16 @@ caf::behavior hub_impl(hub_actor* self, runtime_services* svc, rocks::stream_sto
         unsubscribe(st, it->second, it->second.subs.begin()->first);
       st.conns.erase(it);
     },
-    [self](rocks::stream_event& ev) { fan_out(self->state, ev); },
-    [self](ws_auth_atom, ws_auth_reply& reply) { on_auth(self, reply); },
+    [self](ws_auth_atom, ws_auth_request& req) { on_auth(self, req); },
+    [self](invoked_atom, invocation_done& d) { on_hook_done(self, d); },
+    [self](const stream_change& ev) { fan_out(self->state, ev); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_stream_hub(caf::actor_system& sys, runtime_services& svc, rocks::stream_store& store,
-                            stream_hub_settings settings) {
-  return sys.spawn(hub_impl, &svc, &store, std::move(settings));
+hub_actor spawn_stream_hub(caf::actor_system& sys, std::shared_ptr<runtime_env> env, stream_hub_settings settings) {
+  return sys.spawn(hub_impl, std::move(env), settings);
 }
 
 } // namespace motia

@@ -7,13 +7,15 @@
 
 #include <caf/all.hpp>
 
-#include "actors/error.hpp"
-#include "actors/messages.hpp"
+#include "actors/protocol.hpp"
+#include "core/error.hpp"
 #include "core/log.hpp"
 
 namespace motia {
 
 namespace {
+
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 struct child_state {
   child_spec spec;
@@ -69,7 +71,7 @@ void stop_all(sup_actor* self) {
     }
 }
 
-void schedule_restart(sup_actor* self, std::size_t idx, const caf::error& reason) {
+void schedule_restart(sup_actor* self, std::size_t idx, const caf::error& reason, bool exhausted) {
   auto& st = self->state;
   auto& c = st.children[idx];
   auto now = std::chrono::steady_clock::now();
@@ -77,8 +79,10 @@ void schedule_restart(sup_actor* self, std::size_t idx, const caf::error& reason
     c.consecutive = 0;
   ++c.consecutive;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  auto delay = restart_backoff(c.spec.backoff ? *c.spec.backoff : st.policy.limits, c.consecutive,
-                               unit(st.rng));
+  auto& limits = c.spec.backoff ? *c.spec.backoff : st.policy.limits;
+  // Past the intensity the child is restarted no faster than the maximum
+  // backoff: it keeps coming back without burning the machine.
+  auto delay = exhausted ? limits.backoff_max : restart_backoff(limits, c.consecutive, unit(st.rng));
   if (st.policy.restarts)
     ++*st.policy.restarts;
   log::warn("child exited, restarting",
@@ -121,19 +125,24 @@ void on_child_down(sup_actor* self, const caf::down_msg& dm) {
     it->current = nullptr;
     return;
   }
-  if (intensity_exceeded(self)) {
-    log::error("restart intensity exceeded, giving up",
+  bool exhausted = intensity_exceeded(self);
+  if (exhausted) {
+    bool escalate = st.policy.on_exhausted == exhausted_policy::escalate;
+    log::error(escalate ? "restart intensity exceeded, giving up"
+                        : "restart intensity exceeded; restarting at the maximum backoff",
                {{"component", "supervisor"}, {"supervisor", st.policy.name},
                 {"child", it->spec.id}, {"maxRestarts", st.policy.limits.max_restarts},
                 {"periodMs", st.policy.limits.period.count()}});
     if (st.policy.escalations)
       ++*st.policy.escalations;
-    st.shutting_down = true;
-    stop_all(self);
-    self->quit(make_error(errc::unavailable, "restart intensity exceeded for " + it->spec.id));
-    return;
+    if (escalate) {
+      st.shutting_down = true;
+      stop_all(self);
+      self->quit(make_error(errc::unavailable, "restart intensity exceeded for " + it->spec.id));
+      return;
+    }
   }
-  schedule_restart(self, idx, dm.reason);
+  schedule_restart(self, idx, dm.reason, exhausted);
 }
 
 caf::behavior supervisor_impl(sup_actor* self, supervisor_policy policy,
@@ -149,6 +158,11 @@ caf::behavior supervisor_impl(sup_actor* self, supervisor_policy policy,
   });
   for (auto& c : self->state.children)
     start_child(self, c);
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+    log::error("a supervisor got a message it does not expect; it is dropped",
+               {{"supervisor", self->state.policy.name}, {"message", caf::to_string(m.content())}});
+    return caf::sec::unexpected_message;
+  });
   return {
     [self](restart_atom, std::uint64_t idx) {
       auto& st = self->state;

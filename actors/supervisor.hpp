@@ -36,13 +36,18 @@ struct supervisor_policy {
   /// Counted on every restart / escalation when set (runtime metrics).
   std::atomic<std::uint64_t>* restarts = nullptr;
   std::atomic<std::uint64_t>* escalations = nullptr;
+  /// Past the restart intensity: escalate (stop and exit, OTP's way) or keep
+  /// restarting at the maximum backoff.
+  exhausted_policy on_exhausted = exhausted_policy::escalate;
 };
 
 /// Spawns a supervisor that starts `children` in order and restarts them by
 /// `policy`. When restarts exceed `limits.max_restarts` within `limits.period`
-/// it stops all children and exits with errc::unavailable (escalation: whoever
-/// monitors the supervisor decides). An exit message stops the children in
-/// reverse order, then the supervisor.
+/// it logs and counts an escalation; then, by `policy.on_exhausted`, it either
+/// stops all children and exits with errc::unavailable (whoever monitors the
+/// supervisor decides) or goes on restarting at the maximum backoff. An exit
+/// message stops the children in reverse order, then the supervisor.
+/// (ready_atom) answers the number of children once all were started.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_policy policy,
                             std::vector<child_spec> children);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/backoff.hpp"
+#include "core/msgpack_writer.hpp"
 
 namespace motia {
 
@@ -11,56 +12,89 @@ constexpr int record_version = 1;
 } // namespace
 
 std::string encode_queued_event(const queued_event& e) {
-  json j = {{"v", record_version},
-            {"step", e.step},
-            {"topic", e.topic},
-            {"data", e.data},
-            {"traceId", e.trace_id},
-            {"messageGroupId", e.message_group_id},
-            {"messageId", e.message_id},
-            {"attempts", e.attempts},
-            {"enqueuedAt", e.enqueued_at_ms}};
+  std::uint32_t n = 9 + (e.retry_at_ms != 0) + !e.last_error.empty() + (e.failed_at_ms != 0);
+  msgpack_writer w;
+  w.map(n);
+  w.str("v").uint(record_version);
+  w.str("step").str(e.step);
+  w.str("topic").str(e.topic);
+  w.str("data").raw(e.data);
+  w.str("traceId").str(e.trace_id);
+  w.str("messageGroupId").str(e.message_group_id);
+  w.str("messageId").str(e.message_id);
+  w.str("attempts").uint(e.attempts);
+  w.str("enqueuedAt").sint(e.enqueued_at_ms);
   if (e.retry_at_ms != 0)
-    j["retryAt"] = e.retry_at_ms;
+    w.str("retryAt").sint(e.retry_at_ms);
   if (!e.last_error.empty())
-    j["lastError"] = e.last_error;
+    w.str("lastError").str(e.last_error);
   if (e.failed_at_ms != 0)
-    j["failedAt"] = e.failed_at_ms;
-  std::string out;
-  json::to_msgpack(j, out);
-  return out;
+    w.str("failedAt").sint(e.failed_at_ms);
+  return std::move(w).finish();
 }
 
-bool decode_queued_event(std::string_view bytes, queued_event& out, std::string& err) {
-  json j = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
-  if (!j.is_object() || j.value("v", 0) != record_version) {
+namespace {
+
+std::string string_field(const payload& p, std::string_view key) {
+  auto v = p.find(key);
+  auto s = v ? v->as_string() : std::nullopt;
+  return s ? std::string(*s) : std::string();
+}
+
+std::int64_t int_field(const payload& p, std::string_view key) {
+  auto v = p.find(key);
+  auto i = v ? v->as_int() : std::nullopt;
+  return i ? *i : 0;
+}
+
+} // namespace
+
+bool decode_queued_event(const payload& bytes, queued_event& out, std::string& err) {
+  auto version = bytes.find("v");
+  if (!version || version->as_int() != record_version) {
     err = "not a version-1 queue record";
     return false;
   }
-  try {
-    out.step = j.at("step").get<std::string>();
-    out.topic = j.at("topic").get<std::string>();
-    out.data = std::move(j["data"]);
-    out.trace_id = j.value("traceId", std::string{});
-    out.message_group_id = j.value("messageGroupId", std::string{});
-    out.message_id = j.value("messageId", std::string{});
-    out.attempts = j.value("attempts", 0u);
-    out.enqueued_at_ms = j.value("enqueuedAt", std::int64_t{0});
-    out.retry_at_ms = j.value("retryAt", std::int64_t{0});
-    out.last_error = j.value("lastError", std::string{});
-    out.failed_at_ms = j.value("failedAt", std::int64_t{0});
-  } catch (const json::exception& e) {
-    err = std::string("bad queue record: ") + e.what();
+  auto data = bytes.find("data");
+  auto step = bytes.find("step");
+  auto topic = bytes.find("topic");
+  if (!data || !step || !step->as_string() || !topic || !topic->as_string()) {
+    err = "bad queue record: it lacks step, topic or data";
     return false;
   }
+  out.step = std::string(*step->as_string());
+  out.topic = std::string(*topic->as_string());
+  out.data = *data;
+  out.trace_id = string_field(bytes, "traceId");
+  out.message_group_id = string_field(bytes, "messageGroupId");
+  out.message_id = string_field(bytes, "messageId");
+  out.attempts = static_cast<unsigned>(int_field(bytes, "attempts"));
+  out.enqueued_at_ms = int_field(bytes, "enqueuedAt");
+  out.retry_at_ms = int_field(bytes, "retryAt");
+  out.last_error = string_field(bytes, "lastError");
+  out.failed_at_ms = int_field(bytes, "failedAt");
   return true;
+}
+
+std::uint16_t shard_of(std::string_view step, std::string_view key, std::uint16_t shards) {
+  if (shards <= 1)
+    return 0;
+  std::uint64_t h = 14695981039346656037ULL;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s)
+      h = (h ^ c) * 1099511628211ULL;
+  };
+  mix(step);
+  h = (h ^ 0xff) * 1099511628211ULL; // separator: ("ab","c") != ("a","bc")
+  mix(key);
+  return static_cast<std::uint16_t>(h % shards);
 }
 
 json to_json(const queued_event& e) {
   json j = {{"id", std::to_string(e.seq)},
             {"step", e.step},
             {"topic", e.topic},
-            {"data", e.data},
+            {"data", e.data.to_json()},
             {"traceId", e.trace_id},
             {"messageId", e.message_id},
             {"attempts", e.attempts},

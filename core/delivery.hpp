@@ -15,6 +15,7 @@
 
 #include "core/step_config.hpp"
 #include "motia/json.hpp"
+#include "motia/payload.hpp"
 
 namespace motia {
 
@@ -23,8 +24,9 @@ namespace motia {
 struct queued_event {
   std::uint64_t seq = 0;  ///< unique per node, increasing in commit order
   std::string step;       ///< the subscribing step
+  std::uint16_t shard = 0; ///< its partition of the step (shard_of)
   std::string topic;
-  json data;
+  payload data;
   std::string trace_id;
   std::string message_group_id;
   std::string message_id; ///< the emit's id; the same for every subscriber
@@ -35,11 +37,18 @@ struct queued_event {
   std::int64_t failed_at_ms = 0;   ///< unix ms it was dead-lettered (dlq only)
 };
 
-/// The record as stored (msgpack map, version 1).
+/// The record as stored (msgpack map, version 1; `data` is spliced in as it is).
 std::string encode_queued_event(const queued_event& e);
-/// Parses a stored record; `seq` is not part of the value (it is in the key).
+/// Parses a stored record without building a tree; `data` becomes a slice of
+/// `bytes`. `seq` and `shard` are not part of the value (they are in the key).
 /// Returns false and sets `err` when the bytes are not a version-1 record.
-bool decode_queued_event(std::string_view bytes, queued_event& out, std::string& err);
+bool decode_queued_event(const payload& bytes, queued_event& out, std::string& err);
+
+/// The partition of `step` that a delivery belongs to: FIFO deliveries by
+/// their message group, others by their message id, spread over `shards`.
+/// Stable across runs and nodes (FNV-1a), so a group always lands in one shard.
+std::uint16_t shard_of(std::string_view step, std::string_view group_or_message_id,
+                       std::uint16_t shards);
 
 /// The record as the admin API and CLI show it.
 json to_json(const queued_event& e);

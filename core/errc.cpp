@@ -21,6 +21,9 @@ std::string_view to_string(errc e) noexcept {
     case errc::bad_input: return "bad_input";
     case errc::unavailable: return "unavailable";
     case errc::invalid_project: return "invalid_project";
+    case errc::overloaded: return "overloaded";
+    case errc::quarantined: return "quarantined";
+    case errc::fenced: return "fenced";
   }
   // Only reachable for a value cast from an out-of-range integer.
   return "unknown";

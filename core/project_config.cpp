@@ -145,6 +145,14 @@ void read_supervisor(section& s, const supervision_settings& base, supervisor_se
   else if (!strategy.empty() && strategy != "one_for_one")
     s.fail("'strategy' must be one_for_one, one_for_all or rest_for_one");
   read_limits(s, out.limits);
+  std::string exhausted;
+  s.string("onExhausted", exhausted);
+  if (exhausted == "exit")
+    out.on_exhausted = exhausted_policy::escalate;
+  else if (exhausted == "restart")
+    out.on_exhausted = exhausted_policy::keep_restarting;
+  else if (!exhausted.empty())
+    s.fail("'onExhausted' must be \"restart\" or \"exit\"");
   s.finish();
 }
 
@@ -214,6 +222,19 @@ void read_file(const json& doc, project_config& c, std::string& err) {
   if (auto s = top.child("scheduler")) {
     s->number("threads", c.scheduler_threads, 1, 256);
     s->finish();
+  }
+  if (auto s = top.child("storage")) {
+    s->number("threads", c.storage_threads, 1, 64);
+    double mb = static_cast<double>(c.storage_memory >> 20);
+    s->number("memoryBudgetMb", mb, 8, 1 << 20);
+    c.storage_memory = static_cast<std::size_t>(mb) << 20;
+    s->finish();
+  }
+  if (auto q = top.child("queue")) {
+    q->number("shards", c.queue_shards, 1, 4096);
+    q->number("maxDepth", c.queue_max_depth, 0, 1e12);
+    q->number("maxEventBytes", c.max_event_bytes, 1024, 1 << 30);
+    q->finish();
   }
   if (auto w = top.child("workers")) {
     w->number("maxFrame", c.max_frame, 1024, 1 << 30);

@@ -25,11 +25,22 @@ enum class restart_strategy { one_for_one, one_for_all, rest_for_one };
 /// exit; temporary: never restarted.
 enum class restart_type { permanent, transient, temporary };
 
+/// What a supervisor does once its children restarted more often than its
+/// intensity allows.
+enum class exhausted_policy {
+  /// Stop the children and exit (OTP's escalation): the runtime stops.
+  escalate,
+  /// Log and count it, then keep restarting with the maximum backoff; what
+  /// the children serve answers 503 meanwhile. No request can end the runtime.
+  keep_restarting,
+};
+
 /// One supervisor: how it restarts its children and how many restarts it
 /// allows before it gives up and escalates.
 struct supervisor_settings {
   restart_strategy strategy = restart_strategy::one_for_one;
   supervision_settings limits;
+  exhausted_policy on_exhausted = exhausted_policy::keep_restarting;
 };
 
 /// One supervised child (a step, or a language's worker processes).
@@ -59,6 +70,17 @@ struct project_config {
   std::chrono::milliseconds read_timeout{30'000};
   unsigned io_threads = 1;
   unsigned scheduler_threads = 2;
+  /// Threads for blocking storage work (RocksDB commits, scans, state calls).
+  unsigned storage_threads = 2;
+  /// RocksDB's memory budget: memtables and block cache share it.
+  std::size_t storage_memory = 64 * 1024 * 1024;
+  /// Partitions of each event step's queue.
+  std::uint16_t queue_shards = 1;
+  /// Pending deliveries a step may have; an emit past it is refused
+  /// (errc::overloaded; api steps answer 503 + Retry-After). 0: no limit.
+  std::size_t queue_max_depth = 100'000;
+  /// The largest event `data` an emit may carry (msgpack bytes).
+  std::size_t max_event_bytes = 4 * 1024 * 1024;
   bool durable_sync = false; ///< durability "strict" (fsync) vs "process"
   std::size_t max_frame = 16 * 1024 * 1024;
   std::chrono::milliseconds drain_timeout{10'000};

@@ -15,6 +15,9 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <atomic>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -69,7 +72,7 @@ class worker_connection final : public worker_process,
 public:
   worker_connection(net::io_context& ctx, pid_t pid, int pidfd, const spawn_options& opts,
                     connection_callbacks cbs)
-      : strand_(net::make_strand(ctx)), socket_(strand_), exit_timer_(strand_),
+      : strand_(net::make_strand(ctx)), socket_(strand_), exit_timer_(strand_), sweep_timer_(strand_),
         reader_(opts.max_frame), cbs_(std::move(cbs)), pid_(pid), pidfd_raw_(pidfd),
         max_frame_(opts.max_frame), max_queue_(opts.max_write_queue) {
     if (pidfd >= 0)
@@ -89,6 +92,7 @@ public:
   std::string assign(int fd) {
     error_code ec;
     socket_.assign(net::local::stream_protocol(), fd, ec);
+    fd_ = fd;
     return ec ? "socket: " + ec.message() : std::string();
   }
 
@@ -99,23 +103,69 @@ public:
     });
   }
 
-  bool send(std::string frame) override {
-    if (frame.empty() || frame.size() > max_frame_)
+  bool send(std::string payload) override {
+    if (payload.empty() || payload.size() > max_frame_)
+      return false;
+    std::string frame;
+    frame.reserve(payload.size() + 4);
+    frame.resize(4);
+    protocol::put_length(payload.size(), frame.data());
+    frame += payload;
+    return send_framed(std::move(frame));
+  }
+
+  bool send_framed(std::string frame) override {
+    if (frame.size() <= 4 || frame.size() - 4 > max_frame_)
       return false;
     std::lock_guard<std::mutex> lock(mu_);
-    const std::size_t cost = frame.size() + 4;
-    if (closed_ || queued_bytes_ + cost > max_queue_)
+    return write_locked(std::move(frame));
+  }
+
+  std::uint64_t next_id() override { return ++next_id_; }
+
+  bool invoke(std::uint64_t id, std::string frame, pending_invocation p) override {
+    if (frame.size() <= 4 || frame.size() - 4 > max_frame_)
       return false;
-    queued_bytes_ += cost;
-    out_frame f;
-    protocol::put_length(frame.size(), f.length.data());
-    f.payload = std::move(frame);
-    queue_.push_back(std::move(f));
-    if (!write_scheduled_) {
-      write_scheduled_ = true;
-      net::post(strand_, [self = shared_from_this()] { self->do_write(); });
+    bool timed = p.deadline != std::chrono::steady_clock::time_point::max();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_)
+        return false;
+      auto [it, fresh] = pending_.emplace(id, std::move(p));
+      if (!fresh)
+        return false;
+      if (!write_locked(std::move(frame))) {
+        pending_.erase(it);
+        return false;
+      }
+      if (!timed || sweeping_)
+        return true;
+      sweeping_ = true;
     }
+    net::post(strand_, [self = shared_from_this()] { self->sweep_later(); });
     return true;
+  }
+
+  bool find(std::uint64_t id, invocation_view& out) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end())
+      return false;
+    out.owner = it->second.owner;
+    out.context = it->second.context;
+    out.trace_id = it->second.trace_id;
+    return true;
+  }
+
+  void mark_overloaded(std::uint64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = pending_.find(id); it != pending_.end())
+      overloaded_.emplace(id);
+  }
+
+  std::size_t in_flight() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.size();
   }
 
   void kill(int sig) override {
@@ -143,10 +193,109 @@ public:
   int pid() const override { return pid_; }
 
 private:
+  /// One frame, length prefix included; `sent` bytes of it are written.
   struct out_frame {
-    std::array<char, 4> length;
-    std::string payload;
+    std::string bytes;
+    std::size_t sent = 0;
   };
+
+  // Writes `frame` at once when nothing is queued (the common case: no hand-off
+  // to the io thread), else queues it behind the others. REQUIRES: mu_ held.
+  bool write_locked(std::string frame) {
+    if (closed_ || queued_bytes_ + frame.size() > max_queue_)
+      return false;
+    std::size_t sent = 0;
+    if (!write_scheduled_) {
+      ssize_t n;
+      do {
+        n = ::send(fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      } while (n < 0 && errno == EINTR);
+      if (n == static_cast<ssize_t>(frame.size()))
+        return true;
+      // EAGAIN or a partial write: the rest goes out from the io thread. Any
+      // other error shows again there and closes the connection.
+      sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    queued_bytes_ += frame.size() - sent;
+    queue_.push_back(out_frame{std::move(frame), sent});
+    if (!write_scheduled_) {
+      write_scheduled_ = true;
+      net::post(strand_, [self = shared_from_this()] { self->do_write(); });
+    }
+    return true;
+  }
+
+  // Deadlines are checked by one timer per connection, not one per
+  // invocation: a handler is cut at most `sweep_interval` late.
+  static constexpr std::chrono::milliseconds sweep_interval{100};
+
+  void sweep_later() {
+    sweep_timer_.expires_after(sweep_interval);
+    sweep_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec != net::error::operation_aborted)
+        self->sweep();
+    });
+  }
+
+  void sweep() {
+    std::vector<pending_invocation> expired;
+    bool more = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto now = std::chrono::steady_clock::now();
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadline <= now) {
+          overloaded_.erase(it->first);
+          expired.push_back(std::move(it->second));
+          it = pending_.erase(it);
+        } else {
+          more = more || it->second.deadline != std::chrono::steady_clock::time_point::max();
+          ++it;
+        }
+      }
+      sweeping_ = more && !closed_;
+    }
+    for (auto& p : expired) {
+      invocation_outcome out;
+      out.code = errc::handler_timeout;
+      out.message = "handler did not finish before its deadline";
+      deliver(p, std::move(out));
+    }
+    if (more)
+      sweep_later();
+  }
+
+  void deliver(pending_invocation& p, invocation_outcome&& out) {
+    if (!p.sink)
+      return;
+    guarded("on_result", [&] { p.sink->on_result(p.token, std::move(out)); });
+  }
+
+  // A result frame: its invocation's sink gets it (unless it timed out
+  // already). Returns false for a result without an id (protocol error).
+  bool on_result_frame(const payload& frame) {
+    auto id = frame.find("id");
+    auto id_value = id ? id->as_uint() : std::nullopt;
+    if (!id_value)
+      return false;
+    pending_invocation p;
+    invocation_outcome out;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = pending_.find(*id_value);
+      if (it == pending_.end())
+        return true;
+      p = std::move(it->second);
+      pending_.erase(it);
+      out.overloaded = overloaded_.erase(*id_value) > 0;
+    }
+    auto ok = frame.find("ok");
+    out.ok = ok && ok->as_bool().value_or(false);
+    if (auto v = frame.find(out.ok ? "value" : "error"))
+      out.value = std::move(*v);
+    deliver(p, std::move(out));
+    return true;
+  }
 
   void do_read() {
     socket_.async_read_some(net::buffer(read_buf_),
@@ -161,9 +310,16 @@ private:
     if (n > 0) {
       reader_.feed(read_buf_.data(), n);
       while (auto frame = reader_.next()) {
-        if (!invoke("on_frame", [&] {
+        auto msg = payload::adopt(std::move(*frame));
+        auto t = msg.find("t");
+        if (t && t->as_string() == std::string_view("result")) {
+          if (!on_result_frame(msg))
+            return close_with("protocol error: a result frame without an id");
+          continue;
+        }
+        if (!guarded("on_frame", [&] {
               if (cbs_.on_frame)
-                cbs_.on_frame(std::move(*frame));
+                cbs_.on_frame(std::move(msg));
             }))
           return;
         if (close_requested()) // the callback closed us: close_with is posted
@@ -189,10 +345,8 @@ private:
       inflight_.swap(queue_); // both vectors keep their capacity: no allocation per batch
     }
     buffers_.clear();
-    for (const auto& f : inflight_) {
-      buffers_.push_back(net::buffer(f.length));
-      buffers_.push_back(net::buffer(f.payload));
-    }
+    for (const auto& f : inflight_)
+      buffers_.push_back(net::buffer(f.bytes.data() + f.sent, f.bytes.size() - f.sent));
     net::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t) {
       self->on_write(ec);
     });
@@ -201,7 +355,7 @@ private:
   void on_write(error_code ec) {
     std::size_t written = 0;
     for (const auto& f : inflight_)
-      written += f.payload.size() + 4;
+      written += f.bytes.size() - f.sent;
     inflight_.clear();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -223,18 +377,30 @@ private:
     if (close_reported_)
       return;
     close_reported_ = true;
+    std::unordered_map<std::uint64_t, pending_invocation> pending;
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
       queued_bytes_ -= std::min(queued_bytes_, queued_size());
       queue_.clear();
+      pending.swap(pending_);
+      overloaded_.clear();
     }
     error_code ec;
     socket_.shutdown(net::socket_base::shutdown_both, ec);
     socket_.close(ec);
-    invoke("on_close", [&] {
+    sweep_timer_.cancel();
+    std::vector<lost_invocation> lost;
+    for (auto& [id, p] : pending) {
+      lost.push_back(lost_invocation{p.step, p.input});
+      invocation_outcome out;
+      out.code = errc::worker_died;
+      out.message = reason;
+      deliver(p, std::move(out));
+    }
+    guarded("on_close", [&] {
       if (cbs_.on_close)
-        cbs_.on_close(reason);
+        cbs_.on_close(reason, std::move(lost));
     });
   }
 
@@ -246,7 +412,7 @@ private:
   std::size_t queued_size() const {
     std::size_t n = 0;
     for (const auto& f : queue_)
-      n += f.payload.size() + 4;
+      n += f.bytes.size() - f.sent;
     return n;
   }
 
@@ -290,7 +456,7 @@ private:
       std::lock_guard<std::mutex> lock(mu_);
       exited_ = true;
     }
-    invoke("on_exit", [&] {
+    guarded("on_exit", [&] {
       if (cbs_.on_exit)
         cbs_.on_exit(code, sig);
     });
@@ -299,7 +465,7 @@ private:
 
   // A throwing callback must not unwind through Asio and stall this connection.
   template <class F>
-  bool invoke(const char* name, F&& f) {
+  bool guarded(const char* name, F&& f) {
     try {
       f();
       return true;
@@ -308,7 +474,7 @@ private:
     } catch (...) {
       std::fprintf(stderr, "motia worker %d: %s threw\n", pid_, name);
     }
-    if (std::string_view(name) != "on_close")
+    if (std::string_view(name) != "on_close" && std::string_view(name) != "on_result")
       close_with(std::string(name) + " threw");
     return false;
   }
@@ -317,6 +483,7 @@ private:
   local_socket socket_;
   std::optional<net::posix::stream_descriptor> pidfd_;
   net::steady_timer exit_timer_;
+  net::steady_timer sweep_timer_;
   protocol::frame_reader reader_;
   connection_callbacks cbs_;
   const pid_t pid_;
@@ -328,7 +495,13 @@ private:
   std::vector<net::const_buffer> buffers_;
   bool close_reported_ = false; // strand only
 
+  std::atomic<std::uint64_t> next_id_{0};
+  int fd_ = -1; // the socket's descriptor, for direct writes under mu_
+
   std::mutex mu_; // guards the members below
+  std::unordered_map<std::uint64_t, pending_invocation> pending_;
+  std::unordered_set<std::uint64_t> overloaded_;
+  bool sweeping_ = false;
   std::vector<out_frame> queue_;
   std::size_t queued_bytes_ = 0; // queue_ and inflight_
   bool closed_ = false;

@@ -8,8 +8,8 @@ int main(int argc, char** argv) {
   app.add_step({{{"type", "api"}, {"name", "add"}, {"path", "/add/:a/:b"}, {"method", "GET"},
                  {"emits", {"sum.computed"}}},
                 [](const motia::api_request& req, motia::context& ctx) {
-                  auto a = std::stoll(req.path_params["a"].get<std::string>());
-                  auto b = std::stoll(req.path_params["b"].get<std::string>());
+                  auto a = std::stoll(req.path_params()["a"].get<std::string>());
+                  auto b = std::stoll(req.path_params()["b"].get<std::string>());
                   ctx.emit("sum.computed", {{"a", a}, {"b", b}, {"sum", a + b}});
                   return motia::api_response{200, {}, {{"sum", a + b}}};
                 }});

@@ -37,6 +37,13 @@ enum class errc : std::uint8_t {
   unavailable = 13,
   /// The project config file is invalid.
   invalid_project = 14,
+  /// A step's queue is at its depth limit (`queue.maxDepth`): the emit is
+  /// refused so the queue stops growing (api steps answer 503 with Retry-After).
+  overloaded = 15,
+  /// The input killed its worker twice and is refused from now on.
+  quarantined = 16,
+  /// A write of a queue partition carried an epoch that has moved on (cluster).
+  fenced = 17,
 };
 
 /// A short stable name for `e`, e.g. "handler_timeout".

@@ -5,18 +5,36 @@
 #include <vector>
 
 #include "motia/json.hpp"
+#include "motia/payload.hpp"
 #include "motia/state_store.hpp"
 #include "motia/stream.hpp"
 
 namespace motia {
 
-/// What an api handler receives (Motia's `req`).
-struct api_request {
-  json path_params = json::object();
-  json query_params = json::object(); ///< name -> string (or array if repeated)
-  json body;                          ///< parsed JSON body, null if none
-  json headers = json::object();      ///< lower-case name -> value
-  std::string raw_body;
+/// What an api handler receives (Motia's `req`). The request arrives as
+/// msgpack bytes; each JSON view is built the first time it is asked for.
+///
+/// Thread-safety: none; it belongs to the handler call it was made for.
+class api_request {
+public:
+  /// `req` is Motia's req as msgpack: {pathParams, queryParams, body,
+  /// headers, rawBody}.
+  explicit api_request(payload req = {});
+  const json& path_params() const;  ///< name -> string
+  const json& query_params() const; ///< name -> string (or array if repeated)
+  /// The parsed JSON body; an object for an empty body; a string for a body
+  /// that is not JSON (by its content type).
+  const json& body() const;
+  const json& headers() const;      ///< lower-case name -> value (array if repeated)
+  /// The body bytes as received.
+  std::string_view raw_body() const;
+  /// The whole request as msgpack (no tree built).
+  const payload& bytes() const { return req_; }
+
+private:
+  const json& view(std::unique_ptr<json>& cache, std::string_view key) const;
+  payload req_;
+  mutable std::unique_ptr<json> path_params_, query_params_, body_, headers_;
 };
 
 /// What an api handler returns (Motia's `{status, headers, body}`).

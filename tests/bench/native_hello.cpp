@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   start.config = {{"type", "api"}, {"name", "flow-start"}, {"path", "/flow"}, {"method", "POST"},
                   {"emits", {"bench.flow.a"}}, {"flows", {"bench"}}};
   start.api = [](const motia::api_request& req, motia::context& ctx) {
-    const auto& b = req.body;
+    const auto& b = req.body();
     if (!b.is_object() || !b.contains("id") || !b["id"].is_string() || !b.contains("t0")
         || !b["t0"].is_number())
       return motia::api_response{400, {}, {{"error", "id (string) and t0 (number) are required"}}};

@@ -169,7 +169,7 @@ int serve(int argc, char** argv) {
   start.config = {{"type", "api"}, {"name", "bench-start"}, {"path", "/start"}, {"method", "POST"},
                   {"emits", motia::json::array()}};
   start.api = [](const motia::api_request& req, motia::context& ctx) {
-    const auto& b = req.body;
+    const auto& b = req.body();
     auto number = [&](const char* k, double def) {
       return b.is_object() && b.contains(k) && b[k].is_number() ? b[k].get<double>() : def;
     };

@@ -23,8 +23,8 @@ void add_native_flow(motia::app& app) {
   app.add_step({{{"type", "api"}, {"name", "place"}, {"path", "/orders/:id"}, {"method", "POST"},
                  {"emits", {"order.placed"}}},
                 [](const motia::api_request& req, motia::context& ctx) {
-                  auto id = req.path_params["id"].get<std::string>();
-                  ctx.emit("order.placed", {{"id", id}, {"qty", req.body["qty"]}});
+                  auto id = req.path_params()["id"].get<std::string>();
+                  ctx.emit("order.placed", {{"id", id}, {"qty", req.body()["qty"]}});
                   return motia::api_response{202, json::object(), {{"id", id}, {"traceId", ctx.trace_id()}}};
                 }});
   for (std::string group : {"ledger", "mail"}) {

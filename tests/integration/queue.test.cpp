@@ -32,7 +32,7 @@ void add_kicker(motia::app& app, const std::string& topic) {
   app.add_step({{{"type", "api"}, {"name", "kick"}, {"path", "/kick"}, {"method", "POST"},
                  {"emits", {topic}}},
                 [topic](const motia::api_request& req, motia::context& ctx) {
-                  ctx.emit(topic, req.body);
+                  ctx.emit(topic, req.body());
                   return motia::api_response{202, json::object(), nullptr};
                 }});
 }

@@ -163,7 +163,7 @@ python3 - "${metrics#200 }" "$KILLS" <<'EOF' || fail "metrics do not match the p
 import json, sys
 m, kills = json.loads(sys.argv[1]), int(sys.argv[2])
 assert m["restarts"] >= kills, "restarts %d < %d worker kills" % (m["restarts"], kills)
-assert m["queue"] == {"pending": 0, "deadLetters": 0}, m["queue"]
+assert m["queue"] == {"pending": 0, "deadLetters": 0, "depth": {}}, m["queue"]
 assert m["steps"]["step-b"]["deadLettered"] == 0
 EOF
 echo "ok - metrics count the worker restarts and an empty queue"

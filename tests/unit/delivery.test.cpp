@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE delivery
 #include <boost/test/unit_test.hpp>
 
+#include <set>
 #include <vector>
 
 #include "core/json_schema.hpp"
@@ -126,7 +127,7 @@ BOOST_AUTO_TEST_CASE(queue_records_round_trip) {
   queued_event e;
   e.step = "record";
   e.topic = "order.created";
-  e.data = {{"id", 7}, {"items", {1, 2}}};
+  e.data = payload::from_json({{"id", 7}, {"items", {1, 2}}});
   e.trace_id = "t-1";
   e.message_group_id = "g";
   e.message_id = "m-1";
@@ -136,10 +137,10 @@ BOOST_AUTO_TEST_CASE(queue_records_round_trip) {
   e.last_error = "boom";
   queued_event back;
   std::string err;
-  BOOST_REQUIRE(decode_queued_event(encode_queued_event(e), back, err));
+  BOOST_REQUIRE(decode_queued_event(payload::adopt(encode_queued_event(e)), back, err));
   BOOST_TEST(back.step == e.step);
   BOOST_TEST(back.topic == e.topic);
-  BOOST_TEST((back.data == e.data));
+  BOOST_TEST(back.data.bytes() == e.data.bytes()); // spliced as it was, not re-encoded
   BOOST_TEST(back.trace_id == e.trace_id);
   BOOST_TEST(back.message_group_id == e.message_group_id);
   BOOST_TEST(back.message_id == e.message_id);
@@ -147,9 +148,19 @@ BOOST_AUTO_TEST_CASE(queue_records_round_trip) {
   BOOST_TEST(back.enqueued_at_ms == e.enqueued_at_ms);
   BOOST_TEST(back.retry_at_ms == e.retry_at_ms);
   BOOST_TEST(back.last_error == "boom");
-  BOOST_TEST(!decode_queued_event("\x93\x01\x02\x03", back, err));
+  BOOST_TEST(!decode_queued_event(payload::adopt("\x93\x01\x02\x03"), back, err));
   BOOST_TEST(!err.empty());
-  BOOST_TEST(!decode_queued_event("", back, err));
+  BOOST_TEST(!decode_queued_event(payload::adopt(""), back, err));
+}
+
+BOOST_AUTO_TEST_CASE(shards_are_stable_and_spread_by_group) {
+  BOOST_TEST(shard_of("step", "g-1", 1) == 0);
+  BOOST_TEST(shard_of("step", "g-1", 8) == shard_of("step", "g-1", 8));
+  // ("ab", "c") and ("a", "bc") are different partitions' keys.
+  std::set<std::uint16_t> seen;
+  for (int i = 0; i < 200; ++i)
+    seen.insert(shard_of("step", "group-" + std::to_string(i), 8));
+  BOOST_TEST(seen.size() == 8u);
 }
 
 BOOST_AUTO_TEST_SUITE(update_ops)

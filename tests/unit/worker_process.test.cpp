@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "adapters/process/io_runtime.hpp"
+#include "core/msgpack_writer.hpp"
 
 namespace {
 
@@ -47,8 +48,14 @@ class recorder {
 public:
   mp::connection_callbacks callbacks() {
     return {
-        [this](std::string&& f) { record([&] { frames.push_back(std::move(f)); }); },
-        [this](const std::string& r) { record([&] { close_reasons.push_back(r); }); },
+        [this](motia::payload&& f) { record([&] { frames.emplace_back(f.bytes()); }); },
+        [this](const std::string& r, std::vector<mp::lost_invocation>&& l) {
+          record([&] {
+            close_reasons.push_back(r);
+            for (auto& i : l)
+              lost.push_back(i.step);
+          });
+        },
         [this](int code, int sig) { record([&] { exits.emplace_back(code, sig); }); },
     };
   }
@@ -73,6 +80,7 @@ public:
   std::vector<std::string> frames;
   std::vector<std::string> close_reasons;
   std::vector<std::pair<int, int>> exits;
+  std::vector<std::string> lost;
 
 private:
   template <class F>
@@ -255,6 +263,116 @@ BOOST_AUTO_TEST_CASE(send_refuses_frames_past_the_write_queue_bound) {
   w->kill(SIGKILL);
   BOOST_REQUIRE(rec.wait_exited());
   BOOST_REQUIRE(rec.wait_closed());
+}
+
+// Answers each invoke frame with a result echoing its input; an input of
+// "die" kills the process; an input of "hang" is never answered.
+const char* answer_script = R"(
+import os, socket, struct, sys, msgpack
+s = socket.socket(fileno=int(os.environ["MOTIA_WORKER_FD"]))
+def read_exact(n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            sys.exit(0)
+        buf += chunk
+    return bytes(buf)
+while True:
+    n = struct.unpack(">I", read_exact(4))[0]
+    msg = msgpack.unpackb(read_exact(n), raw=False)
+    if msg["input"] == "die":
+        os._exit(3)
+    if msg["input"] == "hang":
+        continue
+    out = msgpack.packb({"t": "result", "id": msg["id"], "ok": True, "value": msg["input"]}, use_bin_type=True)
+    s.sendall(struct.pack(">I", len(out)) + out)
+)";
+
+// Collects what a sink is told.
+struct sink final : mp::result_sink {
+  void on_result(std::uint64_t token, mp::invocation_outcome&& out) override {
+    std::lock_guard<std::mutex> g(mu);
+    results.emplace_back(token, std::move(out));
+    cv.notify_all();
+  }
+  bool wait(std::size_t n) {
+    std::unique_lock<std::mutex> g(mu);
+    return cv.wait_for(g, 10s, [&] { return results.size() >= n; });
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::uint64_t, mp::invocation_outcome>> results;
+};
+
+std::string invoke_frame(std::uint64_t id, const std::string& input) {
+  auto w = motia::msgpack_writer::frame();
+  w.map(3).str("t").str("invoke").str("id").uint(id).str("input").str(input);
+  return std::move(w).finish();
+}
+
+mp::pending_invocation pending(std::shared_ptr<sink> s, std::uint64_t token, std::string step,
+                               std::chrono::milliseconds deadline = 0ms) {
+  mp::pending_invocation p;
+  p.sink = std::move(s);
+  p.token = token;
+  p.step = std::move(step);
+  if (deadline.count() > 0)
+    p.deadline = std::chrono::steady_clock::now() + deadline;
+  return p;
+}
+
+BOOST_AUTO_TEST_CASE(results_go_to_their_sink_with_their_token_and_never_to_on_frame) {
+  auto w = spawn_python(answer_script);
+  auto s = std::make_shared<sink>();
+  for (std::uint64_t t = 1; t <= 50; ++t) {
+    auto id = w->next_id();
+    BOOST_REQUIRE(w->invoke(id, invoke_frame(id, "in-" + std::to_string(t)), pending(s, t * 10, "step")));
+  }
+  BOOST_REQUIRE(s->wait(50));
+  std::lock_guard<std::mutex> g(s->mu);
+  for (auto& [token, out] : s->results) {
+    BOOST_TEST((out.code == motia::errc::none));
+    BOOST_TEST(out.ok);
+    BOOST_TEST(*out.value.as_string() == "in-" + std::to_string(token / 10));
+  }
+  BOOST_TEST(w->in_flight() == 0u);
+  std::lock_guard<std::mutex> lock(rec.mu);
+  BOOST_TEST(rec.frames.empty());
+  w->close();
+}
+
+BOOST_AUTO_TEST_CASE(an_invocation_past_its_deadline_times_out_and_a_late_result_is_dropped) {
+  auto w = spawn_python(answer_script);
+  auto s = std::make_shared<sink>();
+  auto id = w->next_id();
+  BOOST_REQUIRE(w->invoke(id, invoke_frame(id, "hang"), pending(s, 7, "step", 50ms)));
+  BOOST_REQUIRE(s->wait(1));
+  std::lock_guard<std::mutex> g(s->mu);
+  BOOST_TEST(s->results[0].first == 7u);
+  BOOST_TEST((s->results[0].second.code == motia::errc::handler_timeout));
+  BOOST_TEST(w->in_flight() == 0u);
+  w->close();
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_that_dies_fails_every_invocation_in_flight_and_names_them) {
+  auto w = spawn_python(answer_script);
+  auto s = std::make_shared<sink>();
+  auto a = w->next_id();
+  BOOST_REQUIRE(w->invoke(a, invoke_frame(a, "hang"), pending(s, 1, "waits")));
+  auto b = w->next_id();
+  BOOST_REQUIRE(w->invoke(b, invoke_frame(b, "die"), pending(s, 2, "kills")));
+  BOOST_REQUIRE(s->wait(2));
+  BOOST_REQUIRE(rec.wait_closed());
+  {
+    std::lock_guard<std::mutex> g(s->mu);
+    for (auto& [token, out] : s->results)
+      BOOST_TEST((out.code == motia::errc::worker_died));
+  }
+  std::lock_guard<std::mutex> lock(rec.mu);
+  BOOST_TEST(rec.lost.size() == 2u);
+  auto id = w->next_id();
+  BOOST_TEST(!w->invoke(id, invoke_frame(id, "x"), pending(s, 3, "after"))); // refused, not lost
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -249,6 +249,18 @@ function handlerInput(step, kind, input) {
   if (kind === 'event') return input === undefined ? null : input;
   if (kind !== 'api') return input;
   const req = input !== null && typeof input === 'object' ? { ...input } : {};
+  // rawBody arrives as bytes (bin); most handlers never read it, so the
+  // string is made the first time it is asked for.
+  const raw = req.rawBody;
+  if (raw instanceof Uint8Array) {
+    let text;
+    Object.defineProperty(req, 'rawBody', {
+      get: () => (text ??= Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')),
+      set: (v) => { text = v; },
+      enumerable: true,
+      configurable: true,
+    });
+  }
   const request = { ...req, method: step.method };
   Object.defineProperty(req, 'request', { value: request, enumerable: false });
   Object.defineProperty(req, 'response', { value: STREAMING_RESPONSE, enumerable: false });

@@ -64,6 +64,11 @@ def make_request(value: Any) -> Request:
     req.setdefault("body", None)
     req.setdefault("headers", {})
     req.setdefault("rawBody", "")
+    raw = req["rawBody"]
+    if isinstance(raw, (bytes, bytearray)):
+        # bin on the wire: the bytes as received; those that are not UTF-8
+        # survive as lone surrogates (and go back out unchanged).
+        req["rawBody"] = bytes(raw).decode("utf-8", "surrogateescape")
     return req
 
 

@@ -12,10 +12,10 @@
 
 #include <caf/all.hpp>
 
-#include "actors/messages.hpp"
-#include "actors/services.hpp"
 #include "adapters/rocksdb/stream_store.hpp"
 #include "core/log.hpp"
+#include "runtime/runtime_env.hpp"
+#include "runtime/ws_bridge.hpp"
 #include "tests/support/rocksdb.hpp"
 
 // The hub with a real actor system, a real RocksDB stream store and recording
@@ -62,31 +62,40 @@ private:
 struct fixture {
   motia::test::temp_dir dir;
   std::unique_ptr<motia::rocks::database> db = motia::test::open_db(dir.path);
-  motia::rocks::stream_store store{*db};
-  motia::runtime_services svc;
+  std::shared_ptr<motia::rocks::stream_store> store_ptr = std::make_shared<motia::rocks::stream_store>(*db);
+  motia::rocks::stream_store& store = *store_ptr;
+  std::shared_ptr<motia::runtime_env> env = std::make_shared<motia::runtime_env>();
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  caf::actor hub;
+  motia::hub_actor hub;
 
   explicit fixture(unsigned max_subscriptions = 1024) {
     motia::log::set_threshold(motia::log::level::error);
+    auto snap = std::make_shared<motia::project_snapshot>();
+    snap->project = std::make_shared<motia::project_config>();
     for (auto name : {"todo", "chat"}) {
       motia::stream_info info;
       info.name = name;
       info.file = std::string("native:") + name;
-      svc.streams_by_name.emplace(name, info);
+      snap->streams.emplace(name, info);
     }
     // `chat` lets only group "open" (or an admin) in.
-    svc.streams_by_name["chat"].native_can_access = [](const json& sub, const json& auth) {
+    snap->streams["chat"].native_can_access = [](const json& sub, const json& auth) {
       return sub.value("groupId", "") == "open" || (auth.is_object() && auth.value("role", "") == "admin");
     };
+    env->snapshot.install(snap);
+    env->stream_store = store_ptr;
+    env->ws = std::make_shared<motia::ws_registry>();
     cfg.set("scheduler.max-threads", 2);
     cfg.set("logger.verbosity", caf::atom("quiet"));
+    motia::add_message_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     motia::stream_hub_settings s;
     s.max_subscriptions = max_subscriptions;
-    hub = motia::spawn_stream_hub(*sys, svc, store, s);
-    store.set_listener([h = hub](motia::rocks::stream_event&& ev) { caf::anon_send(h, std::move(ev)); });
+    hub = motia::spawn_stream_hub(*sys, env, s);
+    store.set_listener([h = hub](motia::rocks::stream_event&& ev) {
+      caf::anon_send(h, motia::stream_change{ev.stream, ev.group, ev.id, ev.message});
+    });
   }
   ~fixture() {
     store.set_listener({});
@@ -97,7 +106,8 @@ struct fixture {
 
   std::shared_ptr<fake_connection> open(std::uint64_t id, json auth = nullptr) {
     auto c = std::make_shared<fake_connection>(id);
-    caf::anon_send(hub, motia::ws_open_atom::value, motia::http::ws_connection_ptr(c), auth.dump());
+    env->ws->add(c);
+    caf::anon_send(hub, motia::ws_open_atom::value, id, auth.dump());
     return c;
   }
   void join(std::uint64_t conn, std::string stream, std::string group, std::string id, std::string sub) {
@@ -111,8 +121,7 @@ struct fixture {
   /// A round trip through the hub's mailbox: everything sent before is handled.
   void settle() {
     caf::scoped_actor self{*sys};
-    auto probe = std::make_shared<fake_connection>(999999);
-    caf::anon_send(hub, motia::ws_open_atom::value, motia::http::ws_connection_ptr(probe), std::string("null"));
+    auto probe = open(999999);
     caf::anon_send(hub, motia::ws_join_atom::value, motia::ws_subscription{999999, "todo", "probe", "", "p"});
     probe->wait(1);
     caf::anon_send(hub, motia::ws_close_atom::value, std::uint64_t{999999});

@@ -14,8 +14,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/error.hpp"
-#include "actors/messages.hpp"
+#include "core/error.hpp"
+#include "actors/protocol.hpp"
 #include "core/log.hpp"
 
 // Real actor system, real timers: the supervisor's behaviour is its timing
@@ -360,6 +360,34 @@ BOOST_FIXTURE_TEST_CASE(the_third_crash_within_the_period_stops_the_children_and
   BOOST_TEST(eventually([&] { return rec->stops("a") == 3 && rec->stops("b") == 1; }));
   BOOST_TEST(rec->launches("a") == 3u);
   BOOST_TEST(rec->launches("b") == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(past_the_intensity_a_keep_restarting_supervisor_restarts_at_the_maximum_backoff,
+                        fixture) {
+  auto limits = fast_limits();
+  limits.max_restarts = 1;
+  limits.period = 10s;
+  limits.backoff_min = 10ms;
+  limits.backoff_max = 60ms;
+  limits.jitter = 0;
+  std::atomic<std::uint64_t> restarts{0}, escalations{0};
+  motia::supervisor_policy policy{restart_strategy::one_for_one, limits, "workers", &restarts, &escalations,
+                                  motia::exhausted_policy::keep_restarting};
+  auto sup = motia::spawn_supervisor(sys, policy, {child("a"), child("b")});
+  supervisors.push_back(sup);
+  BOOST_REQUIRE(eventually([&] { return rec->order().size() == 2; }));
+  for (std::size_t crash = 1; crash <= 4; ++crash) {
+    auto crashed_at = clock_type::now();
+    tell("a", fail_atom::value);
+    BOOST_REQUIRE(eventually([&] { return rec->launches("a") == crash + 1; }));
+    if (crash >= 2) { // past the intensity: the maximum backoff, no exit
+      auto gap = std::chrono::duration_cast<ms>(rec->launch_time("a", crash) - crashed_at);
+      BOOST_TEST(gap.count() >= 60);
+    }
+  }
+  BOOST_TEST(alive(sup));
+  BOOST_TEST(escalations.load() == 3u); // counted each time, never escalated
+  BOOST_TEST(rec->launches("b") == 1u); // its sibling was never touched
 }
 
 BOOST_FIXTURE_TEST_CASE(crashes_older_than_the_period_do_not_count_toward_the_intensity,

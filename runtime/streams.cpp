@@ -1,17 +1,18 @@
-#include "actors/streams.hpp"
+#include "runtime/streams.hpp"
 
 #include <chrono>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "actors/services.hpp"
+#include "runtime/runtime_env.hpp"
 #include "adapters/rocksdb/stream_store.hpp"
 
 namespace motia {
 
 void project_streams::check(const std::string& stream) const {
-  if (defs_.find(stream) == defs_.end())
+  auto snap = snapshots_.current();
+  if (!snap || snap->streams.find(stream) == snap->streams.end())
     throw unknown_stream(fmt::format("no stream named '{}' in this project", stream));
 }
 

@@ -13,7 +13,7 @@
 
 namespace motia {
 
-struct stream_info;
+class snapshot_holder;
 namespace rocks {
 class stream_store;
 }
@@ -27,8 +27,9 @@ public:
 /// ctx.streams of every language. Thread-safety: as stream_access.
 class project_streams final : public stream_access {
 public:
-  project_streams(const std::unordered_map<std::string, stream_info>& defs, rocks::stream_store& store)
-      : defs_(defs), store_(store) {}
+  /// Streams are those of the snapshot in force at each call.
+  project_streams(const snapshot_holder& snapshots, rocks::stream_store& store)
+      : snapshots_(snapshots), store_(store) {}
 
   json get(const std::string& stream, const std::string& group, const std::string& id) override;
   json set(const std::string& stream, const std::string& group, const std::string& id, json data) override;
@@ -39,7 +40,7 @@ public:
 private:
   void check(const std::string& stream) const;
 
-  const std::unordered_map<std::string, stream_info>& defs_;
+  const snapshot_holder& snapshots_;
   rocks::stream_store& store_;
 };
 

@@ -2,11 +2,13 @@
 // callbacks (io threads) into hub messages. Client messages are parsed here,
 // so the hub only sees valid joins and leaves.
 
-#include <caf/all.hpp>
+#include "runtime/ws_bridge.hpp"
 
-#include "actors/messages.hpp"
-#include "actors/stream_hub.hpp"
-#include "actors/streams.hpp"
+#include <caf/send.hpp>
+
+#include "actors/protocol.hpp"
+#include "runtime/runtime_env.hpp"
+#include "runtime/streams.hpp"
 
 namespace motia {
 
@@ -69,14 +71,60 @@ json request_json(const http::request& req) {
 
 } // namespace
 
-http::ws_handlers make_ws_handlers(const caf::actor& hub, bool authenticate) {
+void ws_registry::add(const http::ws_connection_ptr& c) {
+  std::lock_guard<std::mutex> g(mtx_);
+  conns_[c->id()] = c;
+}
+
+void ws_registry::remove(std::uint64_t id) {
+  std::lock_guard<std::mutex> g(mtx_);
+  conns_.erase(id);
+}
+
+http::ws_connection_ptr ws_registry::get(std::uint64_t id) const {
+  std::lock_guard<std::mutex> g(mtx_);
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second;
+}
+
+std::uint64_t ws_registry::add_auth(http::ws_auth_done done) {
+  std::lock_guard<std::mutex> g(mtx_);
+  auths_.emplace(++next_auth_, std::move(done));
+  return next_auth_;
+}
+
+void ws_registry::complete_auth(std::uint64_t id, http::ws_auth_result r) {
+  http::ws_auth_done done;
+  {
+    std::lock_guard<std::mutex> g(mtx_);
+    auto it = auths_.find(id);
+    if (it == auths_.end())
+      return;
+    done = std::move(it->second);
+    auths_.erase(it);
+  }
+  done(std::move(r));
+}
+
+http::ws_handlers make_ws_handlers(std::shared_ptr<runtime_env> env, bool authenticate) {
+  std::weak_ptr<runtime_env> weak = env;
+  auto hub = [weak]() -> hub_actor {
+    auto e = weak.lock();
+    return e ? e->hub : hub_actor{};
+  };
   http::ws_handlers h;
   if (authenticate)
-    h.authenticate = [hub](const http::request& req, http::ws_auth_done done) {
-      caf::anon_send(hub, ws_auth_atom::value, ws_auth_reply{request_json(req), std::move(done)});
+    h.authenticate = [weak, hub](const http::request& req, http::ws_auth_done done) {
+      auto e = weak.lock();
+      if (!e)
+        return;
+      auto id = e->ws->add_auth(std::move(done));
+      caf::anon_send(hub(), ws_auth_atom::value, ws_auth_request{id, payload::from_json(request_json(req))});
     };
-  h.on_open = [hub](const http::ws_connection_ptr& conn, const std::string& context) {
-    caf::anon_send(hub, ws_open_atom::value, conn, context);
+  h.on_open = [weak, hub](const http::ws_connection_ptr& conn, const std::string& context) {
+    if (auto e = weak.lock())
+      e->ws->add(conn);
+    caf::anon_send(hub(), ws_open_atom::value, conn->id(), context);
   };
   h.on_message = [hub](const http::ws_connection_ptr& conn, std::string&& text) {
     bool join = false;
@@ -86,11 +134,15 @@ http::ws_handlers make_ws_handlers(const caf::actor& hub, bool authenticate) {
       return bad_message(conn, err);
     sub.conn = conn->id();
     if (join)
-      caf::anon_send(hub, ws_join_atom::value, std::move(sub));
+      caf::anon_send(hub(), ws_join_atom::value, std::move(sub));
     else
-      caf::anon_send(hub, ws_leave_atom::value, std::move(sub));
+      caf::anon_send(hub(), ws_leave_atom::value, std::move(sub));
   };
-  h.on_close = [hub](std::uint64_t id) { caf::anon_send(hub, ws_close_atom::value, id); };
+  h.on_close = [weak, hub](std::uint64_t id) {
+    if (auto e = weak.lock())
+      e->ws->remove(id);
+    caf::anon_send(hub(), ws_close_atom::value, id);
+  };
   return h;
 }
 

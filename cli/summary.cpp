@@ -1,4 +1,4 @@
-#include "actors/summary.hpp"
+#include "cli/summary.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "actors/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 namespace motia {
 
@@ -42,15 +42,23 @@ std::string emits_of(const step_config& s) {
   return t.empty() ? "" : fmt::format("→ {}", fmt::join(t, ", "));
 }
 
+std::vector<step_config> steps_of(const runtime& rt) {
+  std::vector<step_config> out;
+  for (auto& s : rt.snapshot()->steps)
+    out.push_back(s->cfg);
+  return out;
+}
+
 void print_table(const runtime& rt) {
   std::size_t w_name = 4, w_trig = 7;
-  for (auto& s : rt.steps()) {
+  auto steps = steps_of(rt);
+  for (auto& s : steps) {
     w_name = std::max(w_name, s.name.size());
     w_trig = std::max(w_trig, trigger_of(s).size());
   }
   fmt::print("  {:<6} {:<{}} {:<{}} {:<7} {}\n", "KIND", "NAME", w_name, "TRIGGER", w_trig, "LANG",
              "FILE / EMITS");
-  for (auto& s : rt.steps())
+  for (auto& s : steps)
     fmt::print("  {:<6} {:<{}} {:<{}} {:<7} {} {}\n", to_string(s.kind), s.name, w_name,
                trigger_of(s), w_trig, to_string(s.language), rel(rt, s.file), emits_of(s));
 }
@@ -58,7 +66,7 @@ void print_table(const runtime& rt) {
 std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>>
 topic_map(const runtime& rt) {
   std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> m;
-  for (auto& s : rt.steps()) {
+  for (auto& s : steps_of(rt)) {
     for (auto& e : s.emits)
       m[e.topic].first.push_back(s.name);
     for (auto& t : s.subscribes)
@@ -72,10 +80,12 @@ topic_map(const runtime& rt) {
 void print_summary(const runtime& rt) {
   auto& p = rt.project();
   std::map<step_kind, int> by_kind;
-  for (auto& s : rt.steps())
+  auto steps = steps_of(rt);
+  for (auto& s : steps)
     ++by_kind[s.kind];
+  auto snap = rt.snapshot();
   fmt::print("motia-actors {} · {} · {} steps ({} api, {} event, {} cron, {} noop)\n", MOTIA_VERSION,
-             p.root.string(), rt.steps().size(), by_kind[step_kind::api], by_kind[step_kind::event],
+             p.root.string(), steps.size(), by_kind[step_kind::api], by_kind[step_kind::event],
              by_kind[step_kind::cron], by_kind[step_kind::noop]);
   print_table(rt);
   auto topics = topic_map(rt);
@@ -86,12 +96,12 @@ void print_summary(const runtime& rt) {
                  io.first.empty() ? "-" : fmt::format("{}", fmt::join(io.first, ", ")),
                  io.second.empty() ? "- (no subscriber)" : fmt::format("{}", fmt::join(io.second, ", ")));
   }
-  if (!rt.stream_defs().empty()) {
+  if (!snap->streams.empty()) {
     std::vector<std::string> names;
-    for (auto& [name, info] : rt.stream_defs())
+    for (auto& [name, info] : snap->streams)
       names.push_back(fmt::format("{} ({})", name, to_string(info.language)));
     std::sort(names.begin(), names.end());
-    auto auth = rt.stream_auth();
+    std::string auth = snap->auth.native ? "native" : snap->auth.file;
     if (auth.empty())
       auth = "none";
     else if (auth != "native")
@@ -111,7 +121,7 @@ void print_steps(const runtime& rt, bool as_json) {
     return;
   }
   json out = json::array();
-  for (auto& s : rt.steps()) {
+  for (auto& s : steps_of(rt)) {
     json j = {{"name", s.name}, {"kind", to_string(s.kind)}, {"language", to_string(s.language)},
               {"file", rel(rt, s.file)}, {"flows", s.flows}};
     json emits = json::array();

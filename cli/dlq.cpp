@@ -1,4 +1,4 @@
-#include "actors/dlq_cli.hpp"
+#include "cli/dlq.hpp"
 
 #include <future>
 
@@ -7,6 +7,7 @@
 #include "adapters/http/client.hpp"
 #include "adapters/rocksdb/database.hpp"
 #include "adapters/rocksdb/queue_store.hpp"
+#include "core/blocking_pool.hpp"
 #include "core/delivery.hpp"
 #include "core/project_config.hpp"
 
@@ -51,19 +52,20 @@ void print_list(const json& items, bool as_json) {
 
 // The database is free: work on it directly.
 int offline(rocks::database& db, const dlq_request& r) {
-  rocks::queue_store q(db);
+  blocking_pool pool(1, "motia-dlq");
+  rocks::queue_store q(db, pool);
   auto commit = [&q](rocks::queue_write w) {
     std::promise<std::pair<std::size_t, std::string>> p;
     auto n = w.redrive.size() + w.purge.size();
-    w.done = [&p, n](std::vector<queued_event>& enq, const std::string& err) {
-      p.set_value({enq.empty() ? n : enq.size(), err});
+    w.done = [&p, n](std::vector<queued_event>& enq, const error& err) {
+      p.set_value({enq.empty() ? n : enq.size(), err ? describe(err) : std::string()});
     };
     q.submit(std::move(w));
     return p.get_future().get();
   };
   if (r.action == "list") {
     json items = json::array();
-    for (auto& e : q.dead_letters(r.step, SIZE_MAX))
+    for (auto& e : q.dead_letters(r.step, 0, SIZE_MAX))
       items.push_back(to_json(e));
     print_list(items, r.json);
     return 0;
@@ -85,7 +87,7 @@ int offline(rocks::database& db, const dlq_request& r) {
     }
     ids.push_back(*parse_dead_letter_id(r.id));
   } else {
-    for (auto& e : q.dead_letters(r.step, SIZE_MAX))
+    for (auto& e : q.dead_letters(r.step, 0, SIZE_MAX))
       ids.push_back(e.seq);
   }
   rocks::queue_write w;
