@@ -80,7 +80,29 @@ def run_wrk(conns, url, seconds, script=None, env=None, timeout_s=10):
 # --- what the server uses ----------------------------------------------------
 
 
-class Usage:
+class Periodic:
+    """Calls `tick()` every `every` seconds on a thread of its own, from
+    `start_ticking` until `halt`."""
+
+    def start_ticking(self, every):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _loop(self, every):
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(every)
+
+    def tick(self):
+        raise NotImplementedError
+
+    def halt(self):
+        self._stop.set()
+        self._thread.join()
+
+
+class Usage(Periodic):
     """CPU of a server between `__init__` and `finish`, and its peak RSS by role
     sampled every `every` seconds in between."""
 
@@ -92,22 +114,17 @@ class Usage:
         self.machine0 = procs.machine_ticks()
         self.t0 = time.monotonic()
         self.peak = {"main": 0, "workers": 0, "store": 0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(every,), daemon=True)
-        self._thread.start()
+        self.start_ticking(every)
 
-    def _sample(self, every):
-        while not self._stop.is_set():
-            rss = self.server.rss()
-            if sum(rss.values()) > sum(self.peak.values()):
-                self.peak = rss
-            self._stop.wait(every)
+    def tick(self):
+        rss = self.server.rss()
+        if sum(rss.values()) > sum(self.peak.values()):
+            self.peak = rss
 
     def finish(self, until=None):
         """Stops sampling; CPU shares are of the time up to `until` (monotonic,
         e.g. the last completion, so an idle wait does not dilute them)."""
-        self._stop.set()
-        self._thread.join()
+        self.halt()
         wall = max((until or time.monotonic()) - self.t0, 1e-3)
         cpu = procs.cpu_seconds(self.server.pids()) - self.cpu0
         main = _own_cpu(self.main_pid) - self.main0

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 
 import load
@@ -118,7 +117,7 @@ def fetch_metrics(port):
         conn.close()
 
 
-class Sampler:
+class Sampler(load.Periodic):
     """RSS of the runtime (main) and its workers every `every` seconds, and
     RocksDB's memory if the metrics endpoint reports it (asked once first:
     if it does not, it is not polled, since its queue counts are a scan)."""
@@ -129,25 +128,17 @@ class Sampler:
         self.samples = []
         self.rocksdb = server.system.kind == "ours" and \
             rocksdb_memory(fetch_metrics(server.port) or {}) is not None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
-        self._thread.start()
+        self.start_ticking(every)
 
-    def _run(self, every):
-        while not self._stop.is_set():
-            rss = self.server.rss()
-            row = {"t": time.monotonic() - self.t0, "main_kb": rss["main"],
-                   "workers_kb": rss["workers"]}
-            if self.rocksdb:
-                mem = rocksdb_memory(fetch_metrics(self.server.port) or {})
-                if mem:
-                    row["rocksdb_bytes"], row["rocksdb_budget"] = mem
-            self.samples.append(row)
-            self._stop.wait(every)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
+    def tick(self):
+        rss = self.server.rss()
+        row = {"t": time.monotonic() - self.t0, "main_kb": rss["main"],
+               "workers_kb": rss["workers"]}
+        if self.rocksdb:
+            mem = rocksdb_memory(fetch_metrics(self.server.port) or {})
+            if mem:
+                row["rocksdb_bytes"], row["rocksdb_budget"] = mem
+        self.samples.append(row)
 
 
 # --- one system ------------------------------------------------------------------
@@ -195,7 +186,7 @@ def soak_system(system, args, tools, workdir):
                 if server.proc.poll() is not None:
                     raise RuntimeError(f"{system.key} exited during the soak:\n{server.tail()}")
         finally:
-            sampler.stop()
+            sampler.halt()
         time.sleep(min(2.0, chunk_s / 5))  # the last flows of the last window
         counter.read()
         return {"system": system.key, "max_flows_per_s": probe["flows_per_s"], "rate": rate,
@@ -243,14 +234,16 @@ def summary(run):
                  f"(70 % of {run['max_flows_per_s']:,.0f}); done/s {first['done_per_s']:,.0f} -> "
                  f"{last['done_per_s']:,.0f}, backlog at end {last['backlog']:,}")
     v = rss_verdict(run)
-    settle = f"{run['settle_s'] / 60:g} min" if run["settle_s"] != 60 else "the first minute"
+    window = "minute" if run["settle_s"] == 60 else f"{run['settle_s']:.0f} s"
     if v:
-        lines.append(f"  runtime RSS after {settle}: {v['first']:.1f} -> {v['last']:.1f} MB, "
-                     f"range {v['min']:.1f}-{v['max']:.1f} MB (spread {100 * v['spread']:.0f} %), "
-                     f"slope {v['slope_mb_per_min']:+.1f} MB/min over {v['samples']} samples: "
-                     f"flat within 10 %: {'MET' if v['flat'] else 'NOT MET'}")
+        per_k = v["slope_mb_per_min"] / (run["rate"] * 60) * 1000 if run["rate"] else 0.0
+        lines.append(f"  runtime RSS after the first {window}: {v['first']:.1f} -> {v['last']:.1f} "
+                     f"MB, range {v['min']:.1f}-{v['max']:.1f} MB (spread {100 * v['spread']:.0f} "
+                     f"%), slope {v['slope_mb_per_min']:+.1f} MB/min ({per_k:+.2f} MB per 1,000 "
+                     f"flows) over {v['samples']} samples: flat within 10 %: "
+                     f"{'MET' if v['flat'] else 'NOT MET'}")
     else:
-        lines.append(f"  runtime RSS: too few samples after {settle}")
+        lines.append(f"  runtime RSS: too few samples after the first {window}")
     rocks = [s for s in run["samples"] if "rocksdb_bytes" in s]
     if rocks:
         peak = max(s["rocksdb_bytes"] for s in rocks) / 2**20
@@ -266,7 +259,7 @@ def summary(run):
 
     def p(x):
         return f"{x:,.1f}" if x is not None else "–"
-    lines.append(f"  e2e ms, first vs last {settle if settle != 'the first minute' else 'minute'}: "
+    lines.append(f"  e2e ms, first vs last {window}: "
                  f"p50 {p(a['p50'])} -> {p(b['p50'])}, p99 {p(a['p99'])} -> {p(b['p99'])} "
                  f"({a['n']:,} and {b['n']:,} flows)")
     return lines
