@@ -228,7 +228,9 @@ def run_rounds(args, systems, tools, results):
     results["rounds"] = [[] for _ in range(args.rounds)]
     with tempfile.TemporaryDirectory(prefix="motia-bench-") as workdir:
         for i, system, scenario, conns, first in plan:
-            if system.key in results["skipped"]:
+            # A failed count cell stops only the counting of that system.
+            skip_key = system.key + (" count" if scenario == "count" else "")
+            if system.key in results["skipped"] or skip_key in results["skipped"]:
                 continue
             if deadline and time.monotonic() + cell_seconds(args, system, scenario) > deadline:
                 print(f"time budget of {args.budget_minutes:g} min reached: the rest of round "
@@ -241,11 +243,11 @@ def run_rounds(args, systems, tools, results):
             t0 = time.monotonic()
             try:
                 cell = run_cell(system, scenario, conns, args, tools, workdir,
-                            idle=first and scenario != "count")
+                                idle=first and scenario != "count")
             except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
                 print("FAILED\n  " + str(e).replace("\n", "\n  ").rstrip())
-                results["failures"].append({"system": system.key, "round": i + 1, "error": str(e)})
-                results["skipped"][system.key] = f"failed in round {i + 1} (see above)"
+                results["failures"].append({"system": skip_key, "round": i + 1, "error": str(e)})
+                results["skipped"][skip_key] = f"failed in round {i + 1} (see above)"
                 continue
             cell["round"] = i + 1
             results["rounds"][i].append(cell)

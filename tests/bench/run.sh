@@ -106,7 +106,7 @@ fi
 
 # Peers: Motia 0.17, fastify + BullMQ, redis-server, matplotlib (idempotent).
 # The streams cell needs only the ws package (tests/system/streams, scripts/setup.sh).
-if [ "$do_peers" = 1 ] && { [ "$want_bench" = 1 ] || [ ! -d "$root/tests/system/streams/node_modules/ws" ]; }; then
+if [ "$do_peers" = 1 ] && [ "$listing" = 0 ] && { [ "$want_bench" = 1 ] || [ ! -d "$root/tests/system/streams/node_modules/ws" ]; }; then
   bash "$here/peers.sh"
 fi
 
@@ -119,7 +119,7 @@ motia=$(find_bin motia-actors)
 native=$(find_bin motia-bench-native)
 malloc_lib=$(find "$build" -maxdepth 4 -type f -name malloc_count.so -print -quit 2>/dev/null || true)
 base_args=()
-if [ -n "$baseline" ]; then
+if [ -n "$baseline" ] && [ "$want_bench" = 1 ]; then
   # shellcheck source=baseline.sh
   source "$here/baseline.sh"
   baseline_build "$baseline" || exit $?
