@@ -174,7 +174,7 @@ class Server:
         t0 = time.monotonic()
         self.proc = procs.spawn(argv, self.log, env=env, cwd=cwd)
         while time.monotonic() - t0 < timeout:
-            reply = probe(self.port)
+            reply = probe(self.port, timeout=PROBE_TIMEOUT.get(self.system.kind, 1.0))
             if reply and reply[0] == 200:
                 ms = (time.monotonic() - t0) * 1000
                 if json.loads(reply[2]) != {"message": "hello"}:
@@ -329,8 +329,13 @@ def start_redis(workdir, timeout=10.0):
     return redis
 
 
-def probe(port, path="/hello"):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
+# Motia runs each call in new processes: on a busy machine its first answer
+# takes seconds, and every probe that gives up early starts one more call.
+PROBE_TIMEOUT = {"motia": 30.0}
+
+
+def probe(port, path="/hello", timeout=1.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path)
         r = conn.getresponse()
