@@ -4,10 +4,12 @@
 # REV is exported with `git archive` (nothing is registered in the repository,
 # no worktree to prune) into $MOTIA_BENCH_BASELINES/<sha> (default
 # ~/.cache/motia-bench/<sha>), and built there in build/ with the same layout as
-# <repo>/build, so ccache (CCACHE_BASEDIR = the export) serves every unchanged
-# translation unit from the current tree's compiles. A second run with the same
-# REV only checks that the build is up to date. Only the programs are used: the
-# step projects and every script come from the current tree.
+# <repo>/build, so ccache (CCACHE_BASEDIR = the export) serves the translation
+# units whose command and inputs match the current tree's (not motia_core's,
+# which compile the runner paths in, nor those using motia_runtime's precompiled
+# header, which embeds its path). A second run with the same REV only checks
+# that the build is up to date. Only the programs are used: the step projects
+# and every script come from the current tree.
 #
 # Needs from run.sh: $root, $do_build, $listing, MOTIA_JOBS; sets base_rev
 # (REV's short hash), base_motia and base_native (paths of its binaries).

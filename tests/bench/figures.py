@@ -72,3 +72,15 @@ def fmt_ratio(value, width):
     if value is None:
         return "–".rjust(width)
     return (f"{value:.2f}x" if value >= 0.01 else f"{value:.4f}x").rjust(width)
+
+
+def others_pct(results):
+    """CPU % (of all cores) that processes outside the benchmark used while
+    each GET or flow cell ran, sorted."""
+    out = []
+    for rnd in results["rounds"]:
+        for c in rnd:
+            parts = [c.get(k) for k in ("machine_pct", "main_pct", "rest_pct", "wrk_pct")]
+            if None not in parts:
+                out.append(max(parts[0] - parts[1] - parts[2] - parts[3], 0))
+    return sorted(out)

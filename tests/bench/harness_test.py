@@ -86,6 +86,15 @@ class FiguresTest(unittest.TestCase):
         self.assertIn("before 55 vs 20  |  after 25 vs 20", text)
         self.assertIn("@1234567 (before)", text)
 
+    def test_the_table_warns_when_other_processes_took_the_cpu(self):
+        r = results_with_baseline()
+        self.assertNotIn("WARNING", "\n".join(issue12.table(r)))
+        for rnd in r["rounds"]:
+            for c in rnd:
+                c.update(machine_pct=190.0, main_pct=50.0, rest_pct=0.0, wrk_pct=20.0)
+        self.assertIn("WARNING: other processes used a median 120% of the CPU",
+                      "\n".join(issue12.table(r)))
+
     def test_counts_table_shows_both_builds_and_their_change(self):
         text = "\n".join(issue12.counts_table(results_with_baseline()))
         self.assertIn("motia-actors @1234567, JS step", text)

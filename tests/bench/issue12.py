@@ -11,7 +11,7 @@ is what is printed and checked.
 
 from dataclasses import dataclass
 
-from figures import cells, fmt, label_width, med
+from figures import cells, fmt, label_width, med, others_pct
 from systems import BASE_SUFFIX
 
 
@@ -51,6 +51,9 @@ FIGURES = [
     Figure("JS flow, process, vs fastify+BullMQ", "ours-js-process", "fastify-bullmq", "flow",
            "flows_per_s", 0, ">=", 2.5, "x", "flows/s"),
 ]
+
+# Beyond this median CPU % of other processes, the table says its verdicts are noise-bound.
+NOISY_PCT = 25
 
 # The allocation and context-switch figures the issue quotes for the old core.
 COUNT_REFERENCE = {"ours-js": (218, 2.76), "ours-native": (120, 0.97)}
@@ -143,6 +146,11 @@ def table(results):
                      for b, _ in builds]
             lines.append(f"    {fig.detail}, {label_of(results, fig.key)} vs "
                          f"{label_of(results, fig.base)}: " + "  |  ".join(sides))
+    busy = med(others_pct(results))
+    if busy is not None and busy > NOISY_PCT:
+        lines.append(f"  WARNING: other processes used a median {busy:.0f}% of the CPU while cells "
+                     f"ran (of {100 * results['meta']['cores']}%): these verdicts and changes are "
+                     "noise-bound; measure on a quiet machine")
     lines.append("  runtime RSS over a 10-minute soak of the JS flow at 70 % of its maximum, "
                  "flat within 10 % after the first minute: run.sh --soak")
     return lines

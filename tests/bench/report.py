@@ -6,7 +6,7 @@ catalogue of the run, baseline twins included), `rounds`, each a list of cells
 """
 
 from figures import (cells, catalogue, figure, fmt, fmt_ratio, fmt_rps, label, label_width, med,
-                     ratio)
+                     others_pct, ratio)
 import issue12
 from systems import BASELINE
 
@@ -173,18 +173,12 @@ def targets(results):
 
 def noise(results):
     """How busy the machine was apart from the benchmark, in figures."""
-    others = []
-    for rnd in results["rounds"]:
-        for c in rnd:
-            parts = [c.get(k) for k in ("machine_pct", "main_pct", "rest_pct", "wrk_pct")]
-            if None not in parts:
-                others.append(max(parts[0] - parts[1] - parts[2] - parts[3], 0))
+    others = others_pct(results)
     meta = results["meta"]
     text = f"load average {meta['loadavg']:.2f} at the start"
     if meta.get("loadavg_end") is not None:
         text += f", {meta['loadavg_end']:.2f} at the end"
     if others:
-        others.sort()
         text += (f"; CPU of other processes while cells ran: median {med(others):.0f}%, "
                  f"90th percentile {others[int(0.9 * (len(others) - 1))]:.0f}%, "
                  f"max {others[-1]:.0f}% (of {100 * meta['cores']}%)")
