@@ -8,6 +8,7 @@ generator's own CPU is reported apart and never counted as the server's.
 import os
 import re
 import resource
+import struct
 import subprocess
 import threading
 import time
@@ -79,7 +80,29 @@ def run_wrk(conns, url, seconds, script=None, env=None, timeout_s=10):
 # --- what the server uses ----------------------------------------------------
 
 
-class Usage:
+class Periodic:
+    """Calls `tick()` every `every` seconds on a thread of its own, from
+    `start_ticking` until `halt`."""
+
+    def start_ticking(self, every):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _loop(self, every):
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(every)
+
+    def tick(self):
+        raise NotImplementedError
+
+    def halt(self):
+        self._stop.set()
+        self._thread.join()
+
+
+class Usage(Periodic):
     """CPU of a server between `__init__` and `finish`, and its peak RSS by role
     sampled every `every` seconds in between."""
 
@@ -91,22 +114,17 @@ class Usage:
         self.machine0 = procs.machine_ticks()
         self.t0 = time.monotonic()
         self.peak = {"main": 0, "workers": 0, "store": 0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(every,), daemon=True)
-        self._thread.start()
+        self.start_ticking(every)
 
-    def _sample(self, every):
-        while not self._stop.is_set():
-            rss = self.server.rss()
-            if sum(rss.values()) > sum(self.peak.values()):
-                self.peak = rss
-            self._stop.wait(every)
+    def tick(self):
+        rss = self.server.rss()
+        if sum(rss.values()) > sum(self.peak.values()):
+            self.peak = rss
 
     def finish(self, until=None):
         """Stops sampling; CPU shares are of the time up to `until` (monotonic,
         e.g. the last completion, so an idle wait does not dilute them)."""
-        self._stop.set()
-        self._thread.join()
+        self.halt()
         wall = max((until or time.monotonic()) - self.t0, 1e-3)
         cpu = procs.cpu_seconds(self.server.pids()) - self.cpu0
         main = _own_cpu(self.main_pid) - self.main0
@@ -124,6 +142,68 @@ def _own_cpu(pid):
         return 0.0
 
 
+# --- per-request counters in the runtime process ------------------------------
+
+
+class MallocCounter:
+    """The counters of malloc_count.cpp in a running process, read from
+    /proc/<pid>/mem at the address the library wrote to its file (no signal:
+    nothing in the measured process is interrupted)."""
+
+    SLOT = 64  # bytes per slot: calls, bytes, padding
+
+    def __init__(self, path, timeout=5.0):
+        if not procs.wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout):
+            raise RuntimeError("the allocation counter did not start (is LD_PRELOAD honoured? "
+                               f"no {path})")
+        with open(path) as f:
+            pid, address, slots = f.read().split()
+        self.pid, self.address, self.slots = int(pid), int(address, 16), int(slots)
+
+    def read(self):
+        """(allocation calls, bytes asked for) so far, every thread summed."""
+        with open(f"/proc/{self.pid}/mem", "rb") as mem:
+            mem.seek(self.address)
+            raw = mem.read(self.SLOT * self.slots)
+        calls = nbytes = 0
+        for i in range(self.slots):
+            c, b = struct.unpack_from("<QQ", raw, i * self.SLOT)
+            calls += c
+            nbytes += b
+        return calls, nbytes
+
+
+def measure_counts(server, conns_list, seconds, warmup):
+    """Allocations and context switches per GET in the main (runtime) process,
+    one window per connection count, on one server started with the allocation
+    counter preloaded. CPU and throughput of these windows are not reported:
+    the counter costs a little. Workers' context switches are recorded too."""
+    counter = MallocCounter(server.malloc_file)
+    main = server.main_pid()
+    out = {}
+    for conns in conns_list:
+        if warmup:
+            run_wrk(conns, server.url(), warmup)
+        workers = server.roles()["workers"]
+        m0, cs0 = counter.read(), procs.ctx_switches(main)
+        w0 = [procs.ctx_switches(p) for p in workers]
+        text, _ = run_wrk(conns, server.url(), seconds)
+        m1, cs1 = counter.read(), procs.ctx_switches(main)
+        w1 = [procs.ctx_switches(p) for p in workers]
+        r = parse_wrk(text)
+        n = r["requests"]
+        if not n:
+            raise RuntimeError(f"no answer at {conns} connections:\n{text}")
+        wcs = sum(sum(b) - sum(a) for a, b in zip(w0, w1))
+        out[str(conns)] = {
+            "requests": n, "rps": r["rps"], "errors": r["errors"],
+            "mallocs": (m1[0] - m0[0]) / n, "malloc_bytes": (m1[1] - m0[1]) / n,
+            "cs_voluntary": (cs1[0] - cs0[0]) / n, "cs_nonvoluntary": (cs1[1] - cs0[1]) / n,
+            "cs": (sum(cs1) - sum(cs0)) / n,
+            "worker_cs": wcs / n if workers else None}
+    return {"counts": out}
+
+
 # --- GET -------------------------------------------------------------------
 
 
@@ -131,8 +211,11 @@ def measure_get(server, conns, seconds, warmup):
     """Warm-up (not counted), then one measured wrk run at `conns` connections."""
     if warmup:
         run_wrk(conns, server.url(), warmup)
+    main = server.main_pid()
     usage = Usage(server)
+    cs0 = procs.ctx_switches(main)
     out, wrk_cpu = run_wrk(conns, server.url(), seconds)
+    cs1 = procs.ctx_switches(main)
     u = usage.finish()
     r = parse_wrk(out)
     if r["rps"] is None:
@@ -140,6 +223,7 @@ def measure_get(server, conns, seconds, warmup):
     if not r["requests"]:  # nothing answered within the cell (Motia at 64 connections)
         r.update(p50=None, p99=None)
     r.update(u, cpu_us=u["cpu_s"] / r["requests"] * 1e6 if r["requests"] else None,
+             cs_main=(sum(cs1) - sum(cs0)) / r["requests"] if r["requests"] else None,
              wrk_pct=100 * wrk_cpu / u["wall_s"], raw=out)
     return r
 

@@ -106,6 +106,28 @@ def rss_kb(pid):
     return 0
 
 
+def ctx_switches(pid):
+    """(voluntary, nonvoluntary) context switches of every live thread of `pid`,
+    summed from /proc/<pid>/task/*/status ((0, 0) if it is gone). A thread that
+    exits takes its counts with it; the runtime's threads live as long as it."""
+    vol = invol = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass  # the thread exited while we looked
+    return vol, invol
+
+
 def machine_ticks():
     """(busy, total) jiffies of the whole machine from /proc/stat."""
     with open("/proc/stat") as f:

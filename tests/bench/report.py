@@ -1,74 +1,31 @@
 """The report: medians over rounds, same-round ratios, targets, as text for stdout.
 
-Input is the results dict bench.py builds (and writes as JSON): `rounds`, each
-a list of cells {system, scenario, conns, startup_ms, idle_rss, figures...}.
+Input is the results dict bench.py builds (and writes as JSON): `systems` (the
+catalogue of the run, baseline twins included), `rounds`, each a list of cells
+{system, scenario, conns, startup_ms, idle_rss, figures...}.
 """
 
-import math
-import statistics
-
-from systems import BASELINE, BY_KEY, SYSTEMS
+from figures import (cells, catalogue, figure, fmt, fmt_ratio, fmt_rps, label, label_width, med,
+                     others_pct, ratio)
+import issue12
+from systems import BASELINE
 
 GET_CONNS = [64, 16, 1]
 
 
-def med(values):
-    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return statistics.median(values) if values else None
-
-
-def cells(results, key, scenario, conns=None):
-    out = []
-    for rnd in results["rounds"]:
-        out += [c for c in rnd if c["system"] == key and c["scenario"] == scenario
-                and (conns is None or c.get("conns") == conns)]
-    return out
-
-
-def figure(results, key, scenario, name, conns=None):
-    return med([c.get(name) for c in cells(results, key, scenario, conns)])
-
-
-def ratio(results, key, scenario, name, conns=None, base=None):
-    """Median over rounds of key/base for `name`, each pair from the same round."""
-    base = base or BASELINE[scenario]
-    values = []
-    for rnd in results["rounds"]:
-        mine = [c for c in rnd if c["system"] == key and c["scenario"] == scenario
-                and c.get("conns") == conns]
-        theirs = [c for c in rnd if c["system"] == base and c["scenario"] == scenario
-                  and c.get("conns") == conns]
-        if mine and theirs and mine[0].get(name) and theirs[0].get(name):
-            values.append(mine[0][name] / theirs[0][name])
-    return med(values)
-
-
-def fmt(value, spec, width, none="–"):
-    return f"{value:{spec}}".rjust(width) if value is not None else none.rjust(width)
-
-
-def fmt_rps(value, width=10):
-    """Whole requests/s, but Motia's few show their tenths."""
-    return fmt(value, ",.1f" if value is not None and value < 100 else ",.0f", width)
-
-
-def fmt_ratio(value, width):
-    if value is None:
-        return "–".rjust(width)
-    return (f"{value:.2f}x" if value >= 0.01 else f"{value:.4f}x").rjust(width)
-
-
 def ran(results, scenario):
-    return [s for s in SYSTEMS if s.scenario == scenario and cells(results, s.key, scenario)]
+    return [s for s in catalogue(results)
+            if s.scenario == scenario and cells(results, s.key, scenario)]
 
 
 def get_table(results):
+    w = label_width(results)
     systems = ran(results, "get")
     if not systems:
         return []
-    base = BY_KEY[BASELINE["get"]].label
+    base = label(results, BASELINE["get"])
     lines = ["GET /hello: medians over rounds; ratio = same-round req/s against " + base,
-             f"  {'system':<30}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+             f"  {'system':<{w}}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
              f"{'CPU µs/req':>12}{'vs base':>9}"]
     for conns in GET_CONNS:
         for s in systems:
@@ -78,7 +35,7 @@ def get_table(results):
             errs = sum(c.get("errors", 0) for c in cs)
             note = f"  ({errs} errors/timeouts)" if errs else ""
             r = ratio(results, s.key, "get", "rps", conns)
-            lines.append(f"  {s.label:<30}{conns:>6}{fmt_rps(figure(results, s.key, 'get', 'rps', conns))}"
+            lines.append(f"  {s.label:<{w}}{conns:>6}{fmt_rps(figure(results, s.key, 'get', 'rps', conns))}"
                          f"{fmt(figure(results, s.key, 'get', 'p50', conns), '.2f', 9)}"
                          f"{fmt(figure(results, s.key, 'get', 'p99', conns), '.2f', 9)}"
                          f"{fmt(figure(results, s.key, 'get', 'cpu_us', conns), ',.0f', 12)}"
@@ -87,14 +44,15 @@ def get_table(results):
 
 
 def flow_table(results):
+    w = label_width(results)
     systems = ran(results, "flow")
     if not systems:
         return []
     conns = results["plan"]["flow_conns"]
-    base = BY_KEY[BASELINE["flow"]].label
+    base = label(results, BASELINE["flow"])
     lines = [f"Flow POST -> event -> event, state writes ({conns} connections): medians; "
              f"ratio = same-round flows/s against {base}",
-             f"  {'system':<30}{'flows/s':>9}{'e2e p50':>10}{'e2e p99':>10}{'CPU µs/flow':>12}"
+             f"  {'system':<{w}}{'flows/s':>9}{'e2e p50':>10}{'e2e p99':>10}{'CPU µs/flow':>12}"
              f"{'POST/s':>9}{'lost':>6}{'vs base':>9}"]
     for s in systems:
         cs = cells(results, s.key, "flow")
@@ -102,7 +60,7 @@ def flow_table(results):
         dup = sum(c.get("duplicates", 0) for c in cs)
         note = f"  ({dup} duplicates)" if dup else ""
         r = ratio(results, s.key, "flow", "flows_per_s", conns)
-        lines.append(f"  {s.label:<30}{fmt(figure(results, s.key, 'flow', 'flows_per_s'), ',.0f', 9)}"
+        lines.append(f"  {s.label:<{w}}{fmt(figure(results, s.key, 'flow', 'flows_per_s'), ',.0f', 9)}"
                      f"{fmt(figure(results, s.key, 'flow', 'e2e_p50'), ',.1f', 10)}"
                      f"{fmt(figure(results, s.key, 'flow', 'e2e_p99'), ',.1f', 10)}"
                      f"{fmt(figure(results, s.key, 'flow', 'cpu_us'), ',.0f', 12)}"
@@ -127,22 +85,24 @@ def _roles(cs, field):
 
 
 def startup_memory(results):
+    w = label_width(results)
     lines = ["Start-up (launch to first 200 on GET /hello) and resident memory (VmRSS MB: main "
              "process | workers | Redis); idle = 1 s after the first 200, loaded = peak while "
              "measured (GET: at 64 connections)",
-             f"  {'system':<30}{'start ms':>9}   {'idle':<22}{'loaded':<22}"]
-    for s in SYSTEMS:
+             f"  {'system':<{w}}{'start ms':>9}   {'idle':<22}{'loaded':<22}"]
+    for s in catalogue(results):
         cs = cells(results, s.key, s.scenario) + cells(results, s.key, "startup")
         if not cs:
             continue
         start = med([c.get("startup_ms") for c in cs])
         loaded = [c for c in cs if c["scenario"] == "flow" or c.get("conns") == 64]
-        lines.append(f"  {s.label:<30}{fmt(start, ',.0f', 9)}   {_roles(cs, 'idle_rss'):<22}"
+        lines.append(f"  {s.label:<{w}}{fmt(start, ',.0f', 9)}   {_roles(cs, 'idle_rss'):<22}"
                      f"{_roles(loaded, 'rss_peak_kb'):<22}")
-    return lines
+    return lines if len(lines) > 2 else []
 
 
 def cpu_split(results):
+    w = label_width(results)
     rows = [(s, "get", 64) for s in ran(results, "get") if cells(results, s.key, "get", 64)]
     rows += [(s, "flow", None) for s in ran(results, "flow")]
     if not rows:
@@ -157,7 +117,7 @@ def cpu_split(results):
         if None not in (f("machine_pct"), f("main_pct"), f("rest_pct"), f("wrk_pct")):
             others = max(f("machine_pct") - f("main_pct") - f("rest_pct") - f("wrk_pct"), 0)
         what = "GET c64" if scenario == "get" else "flow"
-        lines.append(f"  {s.label:<30}{what:<8}{fmt(f('main_pct'), '.0f', 5)}% |"
+        lines.append(f"  {s.label:<{w}}{what:<8}{fmt(f('main_pct'), '.0f', 5)}% |"
                      f"{fmt(f('rest_pct'), '.0f', 5)}%   wrk{fmt(f('wrk_pct'), '.0f', 5)}%"
                      f"   others{fmt(others, '.0f', 5)}%")
     return lines
@@ -165,6 +125,8 @@ def cpu_split(results):
 
 def targets(results):
     """The figures other issues set targets for, checked against the medians."""
+    if not (ran(results, "get") or ran(results, "flow")):
+        return []
     out = []
 
     def check(issue, what, value, goal, unit="", higher=True):
@@ -191,7 +153,7 @@ def targets(results):
     check(2, "JS project, start to first 200", start_ms("ours-js"), 500, " ms", higher=False)
     for key in ("ours-js", "ours-native"):
         cs = cells(results, key, "get") + cells(results, key, "startup")
-        check(2, f"{BY_KEY[key].label}: idle RSS of the runtime process",
+        check(2, f"{label(results, key)}: idle RSS of the runtime process",
               _rss_mb(cs, "idle_rss", "main"), 20, " MB", higher=False)
     check(3, "native steps, strict: flows/s",
           figure(results, "ours-native-strict", "flow", "flows_per_s"), 20_000)
@@ -209,6 +171,20 @@ def targets(results):
     return ["Targets of other issues (medians; ratios from same-round pairs)"] + out
 
 
+def noise(results):
+    """How busy the machine was apart from the benchmark, in figures."""
+    others = others_pct(results)
+    meta = results["meta"]
+    text = f"load average {meta['loadavg']:.2f} at the start"
+    if meta.get("loadavg_end") is not None:
+        text += f", {meta['loadavg_end']:.2f} at the end"
+    if others:
+        text += (f"; CPU of other processes while cells ran: median {med(others):.0f}%, "
+                 f"90th percentile {others[int(0.9 * (len(others) - 1))]:.0f}%, "
+                 f"max {others[-1]:.0f}% (of {100 * meta['cores']}%)")
+    return text + ". Shared machine: compare figures only within this report"
+
+
 def report(results):
     meta = results["meta"]
     plan = results["plan"]
@@ -216,10 +192,16 @@ def report(results):
              f"systems alternated · GET {plan['get_seconds']} s, flow {plan['flow_seconds']} s "
              f"per cell after {plan['warmup']} s warm-up",
              f"  commit {meta['commit']} · build {meta['build']} · {meta['cores']} cores "
-             f"({meta['cpu']}), load average at start {meta['loadavg']:.2f}",
-             "  " + " · ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-             "  shared machine: compare figures only within this report"]
-    for section in (get_table, flow_table, startup_memory, cpu_split, targets):
+             f"({meta['cpu']})",
+             "  " + " · ".join(f"{k} {v}" for k, v in meta["versions"].items())]
+    if meta.get("baseline"):
+        lines.append(f"  baseline: motia-actors @{meta['baseline']['rev']} "
+                     f"({meta['baseline']['version']}), built from that revision, measured as "
+                     "systems of their own, alternated with this tree's")
+    lines.append("  " + noise(results))
+    lines += [f"  note: {n}" for n in results.get("notes", [])]
+    for section in (get_table, flow_table, issue12.counts_table, issue12.table, startup_memory,
+                    cpu_split, targets):
         part = section(results)
         if part:
             lines += [""] + part

@@ -10,8 +10,16 @@
 #                      one group, ours against a plain Node ws broadcast); it
 #                      runs only when named (about 4 min at 3 rounds)
 #   --systems A,B      only these systems (--list shows them)
+#   --baseline REV     also measure motia-actors built from git revision REV
+#                      (an export of REV, Release, ccache, in
+#                      $MOTIA_BENCH_BASELINES/<sha>, default ~/.cache/motia-bench):
+#                      every system of ours gets a twin "@REV" alternated with
+#                      it, and the issue-12 table prints before and after.
+#                      Leaves Motia 0.17 out unless --systems names it
 #   --soak             the flow at 70% of its maximum for 10 min per system
-#                      (default system: ours-js-process; outside the 15 min)
+#                      (default system: ours-js-process, and its @REV twin
+#                      with --baseline; outside the 15 min)
+#   --soak-minutes M   the soak's length (implies --soak; e.g. 3 for a short one)
 #   --rounds N         rounds (default 3)
 #   --no-build         use the binaries already in the build dir
 #   --no-peers         do not install peers (use what .peers/ holds)
@@ -26,7 +34,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${MOTIA_BUILD_DIR:-$root/build}
-do_build=1 do_peers=1
+do_build=1 do_peers=1 baseline="" listing=0
 bench_args=()
 streams_args=()
 want_streams=0 want_bench=1 only_given=0
@@ -45,7 +53,12 @@ while [ $# -gt 0 ]; do
       fi
       [ "$1" = --only ] && [ "$only_given" = 0 ] && only_given=1
       shift ;;
-    --soak | --list) bench_args+=("$1") ;;
+    --soak) bench_args+=("$1") ;;
+    --list) bench_args+=("$1"); listing=1 ;;
+    --soak-minutes) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
+      bench_args+=(--soak --soak-minutes "$2"); shift ;;
+    --baseline) [ $# -ge 2 ] || { echo "run.sh: $1 needs a git revision" >&2; exit 2; }
+      baseline=$2; shift ;;
     --no-build) do_build=0 ;;
     --no-peers) do_peers=0 ;;
     -h | --help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -62,10 +75,13 @@ for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is not installed" >&2; exit 2; }
 done
 
-# Build only the two programs measured; configure like scripts/build.sh if new.
-if [ "$do_build" = 1 ]; then
-  export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+
+# Build only the programs measured; configure like scripts/build.sh if new.
+if [ "$do_build" = 1 ] && [ "$listing" = 0 ]; then
+  # Paths relative to the tree, so the baseline's build (same layout) shares the cache.
+  export CCACHE_BASEDIR=$root
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
@@ -75,7 +91,7 @@ if [ "$do_build" = 1 ]; then
     exit 2
   fi
   targets=()
-  [ "$want_bench" = 1 ] && targets+=(motia-actors motia-bench-native)
+  [ "$want_bench" = 1 ] && targets+=(motia-actors motia-bench-native motia-bench-malloc-count)
   [ "$want_streams" = 1 ] && targets+=(motia-bench-streams)
   # Compiler chatter goes to a log; it is shown only if the build fails.
   log="$build/bench-build.log"
@@ -90,7 +106,7 @@ fi
 
 # Peers: Motia 0.17, fastify + BullMQ, redis-server, matplotlib (idempotent).
 # The streams cell needs only the ws package (tests/system/streams, scripts/setup.sh).
-if [ "$do_peers" = 1 ] && { [ "$want_bench" = 1 ] || [ ! -d "$root/tests/system/streams/node_modules/ws" ]; }; then
+if [ "$do_peers" = 1 ] && [ "$listing" = 0 ] && { [ "$want_bench" = 1 ] || [ ! -d "$root/tests/system/streams/node_modules/ws" ]; }; then
   bash "$here/peers.sh"
 fi
 
@@ -101,6 +117,14 @@ find_bin() {
 }
 motia=$(find_bin motia-actors)
 native=$(find_bin motia-bench-native)
+malloc_lib=$(find "$build" -maxdepth 4 -type f -name malloc_count.so -print -quit 2>/dev/null || true)
+base_args=()
+if [ -n "$baseline" ] && [ "$want_bench" = 1 ]; then
+  # shellcheck source=baseline.sh
+  source "$here/baseline.sh"
+  baseline_build "$baseline" || exit $?
+  base_args=(--baseline-rev "$base_rev" --baseline-motia-actors "$base_motia" --baseline-native "$base_native")
+fi
 
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 if grep -q '^MOTIA_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
@@ -125,12 +149,14 @@ run_streams() {
 if [ "$want_streams" = 0 ]; then
   # shellcheck disable=SC2086  # BENCH_ARGS is a list of words on purpose
   exec python3 "$here/bench.py" --motia-actors "$motia" --native "$native" \
+    --malloc-lib "$malloc_lib" "${base_args[@]}" \
     --peers "$here/.peers" --build-info "${build_type:-unknown}" "${bench_args[@]}" ${BENCH_ARGS:-}
 fi
 status=0
 if [ "$want_bench" = 1 ]; then
   # shellcheck disable=SC2086
   python3 "$here/bench.py" --motia-actors "$motia" --native "$native" \
+    --malloc-lib "$malloc_lib" "${base_args[@]}" \
     --peers "$here/.peers" --build-info "${build_type:-unknown}" "${bench_args[@]}" ${BENCH_ARGS:-} || status=$?
 fi
 run_streams || status=$?

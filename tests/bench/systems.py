@@ -2,7 +2,9 @@
 
 A system is one variant of one scenario ("get" or "flow"): ours with JS, native
 or Python steps (and for the flow, each durability), Motia 0.17, fastify (with
-BullMQ and Redis for the flow), and the plain Node and Python floors. Every
+BullMQ and Redis for the flow), and the plain Node and Python floors. With a
+baseline revision (run.sh --baseline REV) every system of ours has a twin,
+`<key>@base`, that runs the binaries built from REV on the same projects. Every
 measured cell starts a fresh `Server` of its system on a free 127.0.0.1 port,
 with its own temp directory, and stops it afterwards.
 """
@@ -31,6 +33,7 @@ class System:
     kind: str  # ours, motia, fastify, node, python
     lang: str = ""  # ours: js, native, py
     durability: str = ""  # ours, flow: process or strict
+    build: str = ""  # ours: "" (the tree measured) or "base" (the baseline revision)
 
 
 SYSTEMS = [
@@ -50,6 +53,28 @@ SYSTEMS = [
 ]
 BY_KEY = {s.key: s for s in SYSTEMS}
 BASELINE = {"get": "node", "flow": "fastify-bullmq"}
+BASE_SUFFIX = "@base"
+
+
+def catalog(baseline_rev=None):
+    """Every system of this run: SYSTEMS, and with a baseline revision each of
+    ours followed by its twin on the baseline's binaries ("ours-js@base",
+    labelled "motia-actors @REV, JS step")."""
+    if not baseline_rev:
+        return list(SYSTEMS)
+    out = []
+    for s in SYSTEMS:
+        out.append(s)
+        if s.kind == "ours":
+            out.append(System(s.key + BASE_SUFFIX,
+                              s.label.replace("motia-actors", f"motia-actors @{baseline_rev}", 1),
+                              s.scenario, s.kind, s.lang, s.durability, "base"))
+    return out
+
+
+def current_of(key):
+    """The key of the current tree's system for a baseline twin's key."""
+    return key[:-len(BASE_SUFFIX)] if key.endswith(BASE_SUFFIX) else key
 
 
 @dataclass
@@ -57,6 +82,15 @@ class Tools:
     motia_actors: str
     native: str
     peers: str  # the peers cache (peers.sh)
+    base_motia_actors: str = ""  # the baseline revision's binaries (run.sh --baseline)
+    base_native: str = ""
+    malloc_lib: str = ""  # the LD_PRELOAD allocation counter (malloc_count.cpp)
+
+    def binary(self, system):
+        """The program that runs one of our systems."""
+        if system.build == "base":
+            return self.base_native if system.lang == "native" else self.base_motia_actors
+        return self.native if system.lang == "native" else self.motia_actors
 
     def motia_dir(self):
         return os.path.join(self.peers, "motia")
@@ -79,7 +113,7 @@ def missing(system, tools):
     """Why `system` cannot run here, or None. Checked once, before the plan."""
     redis = shutil.which("redis-server")
     if system.kind == "ours":
-        binary = tools.native if system.lang == "native" else tools.motia_actors
+        binary = tools.binary(system)
         if not (binary and os.access(binary, os.X_OK)):
             return f"{binary or 'the binary'} is not built"
         if system.lang == "py":
@@ -117,13 +151,16 @@ class Server:
     """One fresh process (tree) of a system. Roles: `main` is the process we
     start, `store` any Redis, `workers` every other process below main."""
 
-    def __init__(self, system, tools, workdir):
+    def __init__(self, system, tools, workdir, count_mallocs=False):
         self.system = system
         self.tools = tools
         self.port = procs.free_port()
         self.dir = tempfile.mkdtemp(prefix=f"{system.key}-", dir=workdir)
         self.log = os.path.join(self.dir, "server.log")
         self.done_file = os.path.join(self.dir, "done.txt")
+        # Ours only: the allocation counter preloaded into the main process
+        # writes where its counters are to this file (malloc_count.cpp).
+        self.malloc_file = os.path.join(self.dir, "malloc-count.txt") if count_mallocs else None
         self.proc = None
         self.redis = None
         self.strays = None
@@ -137,7 +174,7 @@ class Server:
         t0 = time.monotonic()
         self.proc = procs.spawn(argv, self.log, env=env, cwd=cwd)
         while time.monotonic() - t0 < timeout:
-            reply = probe(self.port)
+            reply = probe(self.port, timeout=PROBE_TIMEOUT.get(self.system.kind, 1.0))
             if reply and reply[0] == 200:
                 ms = (time.monotonic() - t0) * 1000
                 if json.loads(reply[2]) != {"message": "hello"}:
@@ -155,7 +192,9 @@ class Server:
         data = os.path.join(self.dir, "data")
         if s.kind == "ours":
             project = self._ours_project()
-            binary = t.native if s.lang == "native" else t.motia_actors
+            binary = t.binary(s)
+            if self.malloc_file:
+                env.update(LD_PRELOAD=t.malloc_lib, MOTIA_MALLOC_COUNT_FILE=self.malloc_file)
             return ([binary, "run", project, "--port", str(self.port), "--data-dir", data,
                      "--quiet"], env, None)
         if s.kind == "motia":
@@ -290,8 +329,13 @@ def start_redis(workdir, timeout=10.0):
     return redis
 
 
-def probe(port, path="/hello"):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
+# Motia runs each call in new processes: on a busy machine its first answer
+# takes seconds, and every probe that gives up early starts one more call.
+PROBE_TIMEOUT = {"motia": 30.0}
+
+
+def probe(port, path="/hello", timeout=1.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path)
         r = conn.getresponse()
