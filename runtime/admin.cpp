@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "adapters/rocksdb/database.hpp"
 #include "adapters/rocksdb/queue_store.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
@@ -115,6 +116,11 @@ private:
       depth[step] = d;
     }
     body["queue"] = {{"pending", pending}, {"deadLetters", env_->queue->dead_letter_count()}, {"depth", depth}};
+    if (env_->db) {
+      auto m = env_->db->memory();
+      body["rocksdb"] = {{"memtableBytes", m.memtables}, {"blockCacheBytes", m.block_cache},
+                         {"tableReadersBytes", m.table_readers}, {"budgetBytes", m.budget}};
+    }
     out->send(json_response(200, body));
   }
 

@@ -213,13 +213,14 @@ std::optional<std::string> runtime::open_stores() {
   std::error_code ec;
   fs::create_directories(p.data_dir, ec);
   std::string err;
-  db_ = rocks::database::open({p.data_dir, p.durable_sync ? rocks::durability::strict : rocks::durability::process},
-                              err);
-  if (!db_)
+  std::shared_ptr<rocks::database> db = rocks::database::open(
+    {p.data_dir, p.durable_sync ? rocks::durability::strict : rocks::durability::process, p.storage_memory}, err);
+  if (!db)
     return err;
-  env_->state = rocks::make_state_store(*db_);
-  env_->queue = std::make_shared<rocks::queue_store>(*db_, *env_->pool);
-  env_->stream_store = std::make_shared<rocks::stream_store>(*db_);
+  env_->db = db;
+  env_->state = rocks::make_state_store(*db);
+  env_->queue = std::make_shared<rocks::queue_store>(*db, *env_->pool);
+  env_->stream_store = std::make_shared<rocks::stream_store>(*db);
   env_->streams = std::make_shared<project_streams>(env_->snapshot, *env_->stream_store);
   std::weak_ptr<runtime_env> weak = env_;
   env_->queue->set_shards([weak](const std::string& step) -> std::uint16_t {
@@ -447,7 +448,8 @@ void runtime::stop() {
   if (env_)
     env_->pool.reset();
   sys_.reset();
-  db_.reset();
+  if (env_)
+    env_->db.reset();
 }
 
 } // namespace motia

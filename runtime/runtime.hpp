@@ -87,7 +87,6 @@ private:
   stream_authenticator native_auth_;
   std::shared_ptr<project_config> project_;
   std::shared_ptr<runtime_env> env_;
-  std::unique_ptr<rocks::database> db_;
   std::unique_ptr<io::io_runtime> io_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;

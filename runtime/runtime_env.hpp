@@ -27,6 +27,7 @@ class blocking_pool;
 class gateway;
 class ws_registry;
 namespace rocks {
+class database;
 class queue_store;
 class stream_store;
 } // namespace rocks
@@ -185,6 +186,7 @@ private:
 struct runtime_env {
   snapshot_holder snapshot;
   std::shared_ptr<blocking_pool> pool;
+  std::shared_ptr<rocks::database> db;
   std::shared_ptr<state_store> state;
   std::shared_ptr<stream_access> streams;
   std::shared_ptr<rocks::queue_store> queue;

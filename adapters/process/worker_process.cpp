@@ -134,7 +134,7 @@ public:
       auto [it, fresh] = pending_.emplace(id, std::move(p));
       if (!fresh)
         return false;
-      if (!write_locked(std::move(frame))) {
+      if (!write_locked(std::move(frame), pending_.size() > 2)) {
         pending_.erase(it);
         return false;
       }
@@ -199,13 +199,15 @@ private:
     std::size_t sent = 0;
   };
 
-  // Writes `frame` at once when nothing is queued (the common case: no hand-off
-  // to the io thread), else queues it behind the others. REQUIRES: mu_ held.
-  bool write_locked(std::string frame) {
+  // Writes `frame` at once when nothing is queued and the worker is not busy
+  // (no hand-off to the io thread: the latency path), else queues it behind
+  // the others, so that under load the io thread sends many frames in one
+  // write and the worker reads them in one go. REQUIRES: mu_ held.
+  bool write_locked(std::string frame, bool coalesce = false) {
     if (closed_ || queued_bytes_ + frame.size() > max_queue_)
       return false;
     std::size_t sent = 0;
-    if (!write_scheduled_) {
+    if (!write_scheduled_ && !coalesce) {
       ssize_t n;
       do {
         n = ::send(fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

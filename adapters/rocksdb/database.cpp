@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <system_error>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
 
 namespace motia::rocks {
 
@@ -52,11 +55,26 @@ std::unique_ptr<database> database::open(const options& opts, std::string& err) 
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.keep_log_file_num = 5; // RocksDB's own LOG files, not the WAL
+  // One memory budget (docs/formats/rocksdb.md): a block cache of the whole
+  // budget, memtables charged to it, index and filter blocks inside it.
+  const std::size_t budget = std::max<std::size_t>(opts.memory_budget, 8 << 20);
+  auto cache = rocksdb::NewLRUCache(budget);
+  db_opts.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(budget / 2, cache);
+  db_opts.max_total_wal_size = budget; // an idle CF's old WAL does not pin the disk
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  rocksdb::ColumnFamilyOptions cf_opts(db_opts);
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Six families share the budget: each memtable is a fraction of it.
+  cf_opts.write_buffer_size = std::max<std::size_t>(budget / 16, 1 << 20);
+  cf_opts.max_write_buffer_number = 2;
 
   const std::string dir = opts.dir.string();
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (auto& name : family_names(db_opts, dir))
-    descs.emplace_back(std::move(name), rocksdb::ColumnFamilyOptions(db_opts));
+    descs.emplace_back(std::move(name), cf_opts);
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -69,6 +87,8 @@ std::unique_ptr<database> database::open(const options& opts, std::string& err) 
   db->db_ = raw;
   db->mode_ = opts.mode;
   db->dir_ = opts.dir;
+  db->cache_ = cache;
+  db->budget_ = budget;
   for (std::size_t i = 0; i < handles.size(); ++i)
     db->cfs_.emplace_back(descs[i].name, handles[i]);
   return db;
@@ -90,6 +110,24 @@ rocksdb::ColumnFamilyHandle* database::cf(std::string_view name) {
     if (n == name)
       return handle;
   return nullptr;
+}
+
+memory_usage database::memory() const {
+  memory_usage m;
+  m.budget = budget_;
+  for (auto& [name, handle] : cfs_) {
+    std::uint64_t v = 0;
+    if (db_->GetIntProperty(handle, "rocksdb.cur-size-all-mem-tables", &v))
+      m.memtables += v;
+    if (db_->GetIntProperty(handle, "rocksdb.estimate-table-readers-mem", &v))
+      m.table_readers += v;
+  }
+  if (cache_) {
+    // The cache's usage includes the memtables' charge: count blocks alone.
+    auto usage = std::static_pointer_cast<rocksdb::Cache>(cache_)->GetUsage();
+    m.block_cache = usage > m.memtables ? usage - m.memtables : 0;
+  }
+  return m;
 }
 
 rocksdb::WriteOptions database::write_options() const {

@@ -34,6 +34,19 @@ enum class durability {
 struct options {
   std::filesystem::path dir; ///< created if missing
   durability mode = durability::process;
+  /// RocksDB's memory budget (bytes): one block cache of this size, and the
+  /// memtables of every column family charged to it (WriteBufferManager), so
+  /// memtables plus cached blocks stay within it. Table readers' index and
+  /// filter blocks live in the cache too.
+  std::size_t memory_budget = 64 * 1024 * 1024;
+};
+
+/// What RocksDB holds in memory now (bytes).
+struct memory_usage {
+  std::size_t memtables = 0;     ///< every column family's memtables
+  std::size_t block_cache = 0;   ///< cached blocks (the cache less the memtables' charge)
+  std::size_t table_readers = 0; ///< outside the cache (should stay small)
+  std::size_t budget = 0;
 };
 
 /// Owns the open DB and one handle per column family: `state`, `queue`, `dlq`,
@@ -67,6 +80,9 @@ public:
 
   const std::filesystem::path& dir() const { return dir_; }
 
+  /// RocksDB's memory now, read from its properties (cheap; no scan).
+  memory_usage memory() const;
+
 private:
   database() = default;
 
@@ -74,6 +90,8 @@ private:
   std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>> cfs_;
   durability mode_ = durability::process;
   std::filesystem::path dir_;
+  std::shared_ptr<void> cache_; ///< the rocksdb::Cache, type-erased
+  std::size_t budget_ = 0;
 };
 
 /// The column families every node's DB has.
