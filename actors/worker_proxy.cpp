@@ -127,6 +127,7 @@ void start_process(self_ptr self, io::io_runtime& io) {
   opts.argv = st.spec.argv;
   opts.cwd = st.spec.root;
   opts.max_frame = st.spec.max_frame;
+  opts.window = st.spec.settings.window;
   opts.env["MOTIA_PROJECT_ROOT"] = st.spec.root;
   opts.env["MOTIA_WORKER_MAX_FRAME"] = std::to_string(st.spec.max_frame);
   auto weak = self->address();

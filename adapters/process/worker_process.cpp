@@ -16,6 +16,7 @@
 #include <optional>
 #include <string_view>
 #include <atomic>
+#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -74,7 +75,7 @@ public:
                     connection_callbacks cbs)
       : strand_(net::make_strand(ctx)), socket_(strand_), exit_timer_(strand_), sweep_timer_(strand_),
         reader_(opts.max_frame), cbs_(std::move(cbs)), pid_(pid), pidfd_raw_(pidfd),
-        max_frame_(opts.max_frame), max_queue_(opts.max_write_queue) {
+        max_frame_(opts.max_frame), max_queue_(opts.max_write_queue), window_(opts.window) {
     if (pidfd >= 0)
       pidfd_.emplace(strand_, pidfd);
   }
@@ -131,12 +132,23 @@ public:
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_)
         return false;
-      auto [it, fresh] = pending_.emplace(id, std::move(p));
+      auto [it, fresh] = pending_.emplace(id, entry{std::move(p), false});
       if (!fresh)
         return false;
-      if (!write_locked(std::move(frame), pending_.size() > 2)) {
+      if (window_ > 0 && written_ >= window_) {
+        // The worker has its window's worth: this one waits its turn.
+        if (queued_bytes_ + frame.size() > max_queue_) {
+          pending_.erase(it);
+          return false;
+        }
+        queued_bytes_ += frame.size();
+        backlog_.emplace_back(id, std::move(frame));
+      } else if (!write_locked(std::move(frame), written_ >= 2)) {
         pending_.erase(it);
         return false;
+      } else {
+        it->second.written = true;
+        ++written_;
       }
       if (!timed || sweeping_)
         return true;
@@ -151,9 +163,9 @@ public:
     auto it = pending_.find(id);
     if (it == pending_.end())
       return false;
-    out.owner = it->second.owner;
-    out.context = it->second.context;
-    out.trace_id = it->second.trace_id;
+    out.owner = it->second.p.owner;
+    out.context = it->second.p.context;
+    out.trace_id = it->second.p.trace_id;
     return true;
   }
 
@@ -193,6 +205,13 @@ public:
   int pid() const override { return pid_; }
 
 private:
+  /// An invocation in flight: written to the worker, or waiting in the
+  /// backlog for a free slot of the window.
+  struct entry {
+    pending_invocation p;
+    bool written = false;
+  };
+
   /// One frame, length prefix included; `sent` bytes of it are written.
   struct out_frame {
     std::string bytes;
@@ -227,6 +246,34 @@ private:
     return true;
   }
 
+  // Forgets invocation `it` (answered, expired or failed); a written one frees
+  // a slot of the window for the oldest waiting one. REQUIRES: mu_ held.
+  pending_invocation take_locked(std::unordered_map<std::uint64_t, entry>::iterator it) {
+    auto p = std::move(it->second.p);
+    overloaded_.erase(it->first);
+    if (it->second.written) {
+      --written_;
+    } else {
+      auto b = std::find_if(backlog_.begin(), backlog_.end(), [&](auto& f) { return f.first == it->first; });
+      if (b != backlog_.end()) {
+        queued_bytes_ -= b->second.size();
+        backlog_.erase(b);
+      }
+    }
+    pending_.erase(it);
+    while (!closed_ && !backlog_.empty() && written_ < window_) {
+      auto [id, frame] = std::move(backlog_.front());
+      backlog_.pop_front();
+      queued_bytes_ -= frame.size();
+      auto w = pending_.find(id);
+      if (w == pending_.end() || !write_locked(std::move(frame), true))
+        continue; // cannot be: it was accepted within the queue's bound
+      w->second.written = true;
+      ++written_;
+    }
+    return p;
+  }
+
   // Deadlines are checked by one timer per connection, not one per
   // invocation: a handler is cut at most `sweep_interval` late.
   static constexpr std::chrono::milliseconds sweep_interval{100};
@@ -245,16 +292,15 @@ private:
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto now = std::chrono::steady_clock::now();
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->second.deadline <= now) {
-          overloaded_.erase(it->first);
-          expired.push_back(std::move(it->second));
-          it = pending_.erase(it);
-        } else {
-          more = more || it->second.deadline != std::chrono::steady_clock::time_point::max();
-          ++it;
-        }
+      std::vector<std::uint64_t> late;
+      for (auto& [id, e] : pending_) {
+        if (e.p.deadline <= now)
+          late.push_back(id);
+        else
+          more = more || e.p.deadline != std::chrono::steady_clock::time_point::max();
       }
+      for (auto id : late)
+        expired.push_back(take_locked(pending_.find(id)));
       sweeping_ = more && !closed_;
     }
     for (auto& p : expired) {
@@ -287,9 +333,8 @@ private:
       auto it = pending_.find(*id_value);
       if (it == pending_.end())
         return true;
-      p = std::move(it->second);
-      pending_.erase(it);
-      out.overloaded = overloaded_.erase(*id_value) > 0;
+      out.overloaded = overloaded_.count(*id_value) > 0;
+      p = take_locked(it);
     }
     auto ok = frame.find("ok");
     out.ok = ok && ok->as_bool().value_or(false);
@@ -379,12 +424,14 @@ private:
     if (close_reported_)
       return;
     close_reported_ = true;
-    std::unordered_map<std::uint64_t, pending_invocation> pending;
+    std::unordered_map<std::uint64_t, entry> pending;
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
-      queued_bytes_ -= std::min(queued_bytes_, queued_size());
+      queued_bytes_ = 0;
       queue_.clear();
+      backlog_.clear();
+      written_ = 0;
       pending.swap(pending_);
       overloaded_.clear();
     }
@@ -393,7 +440,8 @@ private:
     socket_.close(ec);
     sweep_timer_.cancel();
     std::vector<lost_invocation> lost;
-    for (auto& [id, p] : pending) {
+    for (auto& [id, e] : pending) {
+      auto& p = e.p;
       lost.push_back(lost_invocation{p.step, p.input});
       invocation_outcome out;
       out.code = errc::worker_died;
@@ -411,12 +459,6 @@ private:
     return closed_;
   }
 
-  std::size_t queued_size() const {
-    std::size_t n = 0;
-    for (const auto& f : queue_)
-      n += f.bytes.size() - f.sent;
-    return n;
-  }
 
   // pidfd (Linux 5.3+) becomes readable when the child exits; without it,
   // poll waitpid with a growing delay.
@@ -501,8 +543,11 @@ private:
   int fd_ = -1; // the socket's descriptor, for direct writes under mu_
 
   std::mutex mu_; // guards the members below
-  std::unordered_map<std::uint64_t, pending_invocation> pending_;
+  std::unordered_map<std::uint64_t, entry> pending_;
   std::unordered_set<std::uint64_t> overloaded_;
+  std::deque<std::pair<std::uint64_t, std::string>> backlog_; ///< waiting for the window
+  std::size_t written_ = 0; ///< invocations written and not finished
+  const std::size_t window_;
   bool sweeping_ = false;
   std::vector<out_frame> queue_;
   std::size_t queued_bytes_ = 0; // queue_ and inflight_

@@ -27,6 +27,9 @@ struct spawn_options {
   std::size_t max_frame = 16 * 1024 * 1024;
   /// Bounded outgoing queue (bytes). Past it, send() returns false.
   std::size_t max_write_queue = 64 * 1024 * 1024;
+  /// Invocations written to the worker at once, at most; more wait in the
+  /// connection (in order) for a result to free a slot. 0: no window.
+  std::size_t window = 0;
 };
 
 /// How an invocation ended.

@@ -355,6 +355,28 @@ BOOST_AUTO_TEST_CASE(an_invocation_past_its_deadline_times_out_and_a_late_result
   w->close();
 }
 
+BOOST_AUTO_TEST_CASE(past_its_window_a_worker_gets_the_next_invocation_only_when_one_finishes) {
+  mp::spawn_options opts;
+  opts.window = 2;
+  auto w = spawn_python(answer_script, opts);
+  auto s = std::make_shared<sink>();
+  // Two hang (they fill the window); the third waits in the connection.
+  for (std::uint64_t t = 1; t <= 2; ++t) {
+    auto id = w->next_id();
+    BOOST_REQUIRE(w->invoke(id, invoke_frame(id, "hang"), pending(s, t, "step", t == 1 ? 100ms : 0ms)));
+  }
+  auto id = w->next_id();
+  BOOST_REQUIRE(w->invoke(id, invoke_frame(id, "third"), pending(s, 3, "step")));
+  std::this_thread::sleep_for(50ms);
+  BOOST_TEST(s->results.empty()); // not sent: the worker would have answered at once
+  BOOST_REQUIRE(s->wait(2));        // the first times out, which frees a slot
+  std::lock_guard<std::mutex> g(s->mu);
+  BOOST_TEST(s->results[0].first == 1u);
+  BOOST_TEST(s->results[1].first == 3u);
+  BOOST_TEST(*s->results[1].second.value.as_string() == "third");
+  w->close();
+}
+
 BOOST_AUTO_TEST_CASE(a_worker_that_dies_fails_every_invocation_in_flight_and_names_them) {
   auto w = spawn_python(answer_script);
   auto s = std::make_shared<sink>();
