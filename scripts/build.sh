@@ -12,7 +12,9 @@ fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 # Paths are rewritten relative to the tree, so worktrees and clones share one cache.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
-export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+# Not include_file_mtime/ctime: a header edited during a compile would be cached
+# under its new hash with an object built from the old one.
+export CCACHE_SLOPPINESS=pch_defines,time_macros
 [ -f "$dir/build.ninja" ] || cmake -S . -B "$dir" "${args[@]}" >/dev/null
 # Each CAF or Beast translation unit takes 1-2 GB to compile: two jobs fit here.
 cmake --build "$dir" -j "${MOTIA_JOBS:-2}"
