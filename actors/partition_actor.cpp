@@ -4,7 +4,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "adapters/rocksdb/queue_store.hpp"
+#include "core/queue.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
 #include "runtime/runtime_env.hpp"
@@ -150,7 +150,7 @@ void flush(self_ptr self) {
   st.flush_scheduled = false;
   if (st.outbox.empty())
     return;
-  rocks::queue_write w;
+  queue_write w;
   std::vector<std::pair<std::uint64_t, step_actor>> reports;
   for (auto& o : st.outbox) {
     if (o.report)

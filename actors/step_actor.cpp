@@ -9,7 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "adapters/process/worker_process.hpp"
-#include "adapters/rocksdb/queue_store.hpp"
+#include "core/queue.hpp"
 #include "core/log.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/invoke.hpp"
@@ -110,7 +110,7 @@ void answer(step_state& st, api_result r) { st.env->gw->complete(std::move(r)); 
 void commit_then_answer(step_state& st, std::vector<queued_event> staged, api_result r) {
   if (staged.empty() && !st.snap->project->durable_sync)
     return answer(st, std::move(r));
-  rocks::queue_write w;
+  queue_write w;
   w.enqueue = std::move(staged);
   w.done = [env = st.env, r = std::move(r)](std::vector<queued_event>&, const error& err) mutable {
     if (err) {
@@ -464,7 +464,7 @@ void on_cron(self_ptr self, const cron_tick& tick) {
       return write_step_log("error", "cron handler failed", {{"error", err}}, tick.trace_id, st.cfg());
     if (staged.empty())
       return;
-    rocks::queue_write w;
+    queue_write w;
     w.enqueue = std::move(staged);
     w.done = [info = st.info, snap = st.snap, trace = tick.trace_id](std::vector<queued_event>&, const error& e) {
       if (e)

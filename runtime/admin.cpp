@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "adapters/rocksdb/database.hpp"
-#include "adapters/rocksdb/queue_store.hpp"
+#include "core/queue.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
 #include "core/router.hpp"
@@ -201,7 +201,7 @@ private:
   template <class Done>
   void write_page(std::vector<std::uint64_t> ids, bool redrive, Done done) {
     auto n = ids.size();
-    rocks::queue_write w;
+    queue_write w;
     (redrive ? w.redrive : w.purge) = std::move(ids);
     w.done = [n, redrive, done = std::move(done)](std::vector<queued_event>& enqueued, const error& err) {
       // Redriven rows reach their partitions through the queue's listener.

@@ -4,7 +4,7 @@
 
 #include <caf/send.hpp>
 
-#include "adapters/rocksdb/queue_store.hpp"
+#include "core/queue.hpp"
 #include "core/log.hpp"
 #include "core/msgpack_writer.hpp"
 #include "core/router.hpp"
@@ -265,7 +265,7 @@ void gateway::complete(api_result&& r) {
   // Strict durability: the handler's state writes reach the disk before the
   // client hears of them (native steps synced when they committed already).
   if (!r.error && env && p.snap->project->durable_sync && !p.step->native) {
-    rocks::queue_write w;
+    queue_write w;
     w.done = [self = shared_from_this(), p = std::move(p), r = std::move(r)](std::vector<queued_event>&,
                                                                              const error& err) mutable {
       if (err)

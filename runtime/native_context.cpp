@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "adapters/rocksdb/queue_store.hpp"
+#include "core/queue.hpp"
 #include "core/log.hpp"
 #include "runtime/runtime_env.hpp"
 

@@ -26,9 +26,9 @@ namespace motia {
 class blocking_pool;
 class gateway;
 class ws_registry;
+class queue_store;
 namespace rocks {
 class database;
-class queue_store;
 class stream_store;
 } // namespace rocks
 namespace process {
@@ -189,7 +189,7 @@ struct runtime_env {
   std::shared_ptr<rocks::database> db;
   std::shared_ptr<state_store> state;
   std::shared_ptr<stream_access> streams;
-  std::shared_ptr<rocks::queue_store> queue;
+  std::shared_ptr<queue_store> queue;
   std::shared_ptr<rocks::stream_store> stream_store;
   std::shared_ptr<gateway> gw;
   std::shared_ptr<ws_registry> ws;

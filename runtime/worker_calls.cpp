@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "adapters/process/worker_process.hpp"
-#include "adapters/rocksdb/queue_store.hpp"
+#include "core/queue.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
 #include "core/msgpack_writer.hpp"
@@ -115,7 +115,7 @@ void serve_emit(const std::shared_ptr<runtime_env>& env, const conn_ptr& conn, s
   if (rows.empty())
     return reply_ok(conn, id, payload{});
   // The worker's `await emit` resolves once the deliveries are in the WAL.
-  rocks::queue_write w;
+  queue_write w;
   w.enqueue = std::move(rows);
   w.done = [env, conn, id](std::vector<queued_event>& enqueued, const error& e) {
     if (e)
